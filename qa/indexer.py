@@ -1,0 +1,256 @@
+"""Bring the index on disk up to date with folders and uploads, embedding only what changed."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import store
+from qa.chunk import make_passages, split_sentences
+from qa.config import Settings
+from qa.embed import Embedder
+from qa.errors import DocQAError, IndexCorruptError, IndexNotFoundError, IngestError
+from qa.ingest import check_root, iter_files, parse_document, sha256
+from qa.models import Document
+from qa.text import lexical_terms
+
+log = logging.getLogger(__name__)
+
+UPLOAD_ROOT = "upload:"
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    embedded_passages: int = 0
+    total_documents: int = 0
+    total_passages: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+                f"{self.unchanged} unchanged, {len(self.skipped)} skipped; index has "
+                f"{self.total_documents} documents, {self.total_passages} passages "
+                f"({self.embedded_passages} passages embedded).")
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index folder, across processes."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = (index_dir / ".lock").open("a+")
+    except OSError as e:
+        raise IngestError(f"Cannot write to the index folder {index_dir}/ ({e.strerror}).") from e
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def settings_fingerprint(settings: Settings) -> dict[str, Any]:
+    """What, if changed, invalidates stored passages and vectors."""
+    return {"passage_max_tokens": settings.passage_max_tokens,
+            "passage_max_sentences": settings.passage_max_sentences,
+            "passage_overlap_sentences": settings.passage_overlap_sentences}
+
+
+def _progress(total: int, desc: str) -> Any:
+    if total < 64 or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="passage", file=sys.stderr)
+
+
+def update_index(
+    settings: Settings,
+    embedder: Embedder,
+    roots: Sequence[Path] = (),
+    uploads: Sequence[tuple[str, bytes]] = (),
+    remove: Sequence[str] = (),
+    warn: Callable[[str], None] = lambda msg: log.warning(msg),
+) -> IngestReport:
+    """Add/replace/remove documents and write a new generation if anything changed.
+
+    Unreadable files are skipped with one warning each; the rest still land.
+    """
+    for root in roots:
+        check_root(root)
+    index_dir = settings.index_dir
+    report = IngestReport()
+    with writer_lock(index_dir):
+        try:
+            old = store.load(index_dir, embedder.name, embedder.dim, with_vectors=True)
+        except IndexNotFoundError:
+            old = None
+        except IndexCorruptError as e:
+            warn(f"warning: the existing index is unusable ({e}); rebuilding it from scratch.")
+            old = None
+        if old is not None and old.manifest.get("settings") != settings_fingerprint(settings):
+            old_keep = None  # passage settings changed: every document is re-chunked and re-embedded
+        else:
+            old_keep = old
+
+        # doc_id -> (Document | None if unchanged-from-old, root)
+        current: dict[str, tuple[str, str]] = {}  # doc_id -> (sha, root) for existing docs
+        if old is not None:
+            for d in old.docs:
+                current[d.doc_id] = (d.sha256, d.root)
+        fresh: dict[str, Document] = {}
+        removed: set[str] = set()
+
+        for root in roots:
+            root_key = str(root.resolve())
+            seen: set[str] = set()
+            for doc_id, path in iter_files(root):
+                seen.add(doc_id)
+                try:
+                    data = path.read_bytes()
+                except OSError as e:
+                    report.skipped.append((str(path), e.strerror or str(e)))
+                    warn(f"warning: skipped {path}: {e.strerror or e}")
+                    continue
+                prev = current.get(doc_id)
+                if prev is not None and prev[0] == sha256(data) and old_keep is not None:
+                    report.unchanged += 1
+                    continue
+                try:
+                    doc = parse_document(doc_id, data, source=root_key)
+                except DocQAError as e:
+                    report.skipped.append((str(path), str(e)))
+                    warn(f"warning: skipped {path}: {e}")
+                    continue
+                fresh[doc_id] = doc
+            if root.is_dir():
+                for doc_id, (_, r) in current.items():
+                    if r == root_key and doc_id not in seen:
+                        removed.add(doc_id)
+        for doc_id, data in uploads:
+            doc = parse_document(doc_id, data, source=UPLOAD_ROOT)
+            if doc_id in current and current[doc_id][0] == doc.sha256 and old_keep is not None:
+                report.unchanged += 1
+                continue
+            fresh[doc_id] = doc
+        for doc_id in remove:
+            if doc_id in current:
+                removed.add(doc_id)
+
+        for doc_id in fresh:
+            (report.updated if doc_id in current else report.added).append(doc_id)
+        report.removed = sorted(d for d in removed if d not in fresh)
+        rebuild_all = old is not None and old_keep is None
+        if not report.changed and not rebuild_all:
+            if old is not None:
+                report.total_documents, report.total_passages = len(old.docs), old.n_passages
+            return report
+        _write(settings, embedder, old, old_keep, fresh, set(report.removed), report, roots)
+    return report
+
+
+def _write(
+    settings: Settings,
+    embedder: Embedder,
+    old: store.IndexData | None,
+    old_keep: store.IndexData | None,
+    fresh: dict[str, Document],
+    removed: set[str],
+    report: IngestReport,
+    roots: Sequence[Path],
+) -> None:
+    docs: list[store.DocInfo] = []
+    texts: list[str] = []
+    rows: list[tuple[int, int, int]] = []
+    vec_parts: list[np.ndarray] = []
+    terms: list[list[str]] = []
+    to_embed: list[str] = []
+    embed_slots: list[int] = []  # index into vec_parts that each new batch fills
+
+    def add_doc(doc_id: str, title: str, sha: str, root: str, text: str,
+                spans: list[tuple[int, int]], vecs: np.ndarray | None) -> None:
+        d = len(docs)
+        docs.append(store.DocInfo(doc_id, title, sha, len(text), root, len(rows), len(spans)))
+        texts.append(text)
+        for s, e in spans:
+            rows.append((d, s, e))
+            terms.append(lexical_terms(text[s:e]))
+        if vecs is None:
+            embed_slots.append(len(vec_parts))
+            vec_parts.append(np.zeros((len(spans), embedder.dim), dtype=np.float32))
+            to_embed.extend(text[s:e] for s, e in spans)
+        else:
+            vec_parts.append(np.asarray(vecs, dtype=np.float32))
+
+    count_tokens = getattr(embedder, "count_tokens", None)
+    chunk_kwargs: dict[str, Any] = dict(max_tokens=settings.passage_max_tokens,
+                                        max_sentences=settings.passage_max_sentences,
+                                        overlap=settings.passage_overlap_sentences)
+    if count_tokens is not None:
+        chunk_kwargs["count_tokens"] = count_tokens
+
+    if old is not None:
+        for i, info in enumerate(old.docs):
+            if info.doc_id in fresh or info.doc_id in removed:
+                continue
+            text = old.texts[i]
+            if old_keep is not None:
+                recs = old.passages[info.first : info.first + info.count]
+                spans = [(int(r["start"]), int(r["end"])) for r in recs]
+                assert old.vectors is not None
+                vecs = old.vectors[info.first : info.first + info.count]
+                add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs)
+            else:
+                ps = make_passages(info.doc_id, text, split_sentences(text), **chunk_kwargs)
+                add_doc(info.doc_id, info.title, info.sha256, info.root, text,
+                        [(p.start, p.end) for p in ps], None)
+    for doc in fresh.values():
+        ps = make_passages(doc.doc_id, doc.text, split_sentences(doc.text), **chunk_kwargs)
+        add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None)
+
+    bar = _progress(len(to_embed), "embedding")
+    new_vecs = np.zeros((len(to_embed), embedder.dim), dtype=np.float32)
+    step = max(settings.embed_batch_size * 4, 1)
+    for i in range(0, len(to_embed), step):
+        batch = to_embed[i : i + step]
+        new_vecs[i : i + len(batch)] = embedder.encode(batch, batch_size=settings.embed_batch_size)
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    pos = 0
+    for slot in embed_slots:
+        n = len(vec_parts[slot])
+        vec_parts[slot] = new_vecs[pos : pos + n]
+        pos += n
+    report.embedded_passages = len(to_embed)
+
+    passages = np.array(rows, dtype=store.PASSAGE_DTYPE) if rows else np.zeros(0, dtype=store.PASSAGE_DTYPE)
+    vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    findex = store.build_faiss(vectors, settings.exact_index_max)
+    lexical = store.build_lexical(terms)
+    try:
+        store.write_generation(settings.index_dir, docs, texts, passages, vectors, findex, lexical,
+                               embedder.name, embedder.dim, settings_fingerprint(settings))
+    except OSError as e:
+        raise IngestError(
+            f"Could not write the index to {settings.index_dir}/ ({e.strerror or e}); "
+            "the previous index is unchanged."
+        ) from e
+    report.total_documents, report.total_passages = len(docs), len(rows)

@@ -1,0 +1,102 @@
+"""Plain values that flow between pipeline stages (ingest → chunk → store → retrieve → answer)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source document with its original text; every offset in the system points into `text`."""
+
+    doc_id: str
+    title: str
+    text: str
+    sha256: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A window of whole sentences; `text == document.text[start:end]`."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its fused score (0..1) and the scores that produced it."""
+
+    passage: Passage
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    sentence: str
+    sentence_start: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Alternative:
+    answer: str
+    citations: list[Citation]
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str | None
+    confidence: float
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Hit] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    conflicting: bool = False
+    alternatives: list[Alternative] = field(default_factory=list)
+    resolved_question: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape shared by `qa ask --json` and `POST /api/ask`."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "confidence": round(float(self.confidence), 4),
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [
+                {
+                    "doc_id": h.passage.doc_id,
+                    "start": h.passage.start,
+                    "end": h.passage.end,
+                    "text": h.passage.text,
+                    "score": round(float(h.score), 4),
+                }
+                for h in self.passages
+            ],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "conflicting": self.conflicting,
+            "alternatives": [
+                {"answer": a.answer, "citations": [asdict(c) for c in a.citations]} for a in self.alternatives
+            ],
+            "resolved_question": self.resolved_question,
+        }

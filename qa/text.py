@@ -1,0 +1,120 @@
+"""Word-level normalisation shared by lexical retrieval and the answerer.
+
+Names transliterated from Cyrillic come in many spellings (Thorstrom/Torstrom/Torstrem,
+Dmitry/Dmytro/Dmitri, Kharkiv/Harkiv, Ksenia/Xenia). `skeleton` maps such variants to one key
+with rules that hold for romanised names in general: fold digraphs, drop vowels after the first
+letter, collapse doubled letters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but if then else of to in on at by for with from into onto over under about as
+    is are was were be been being am do does did doing done have has had having will would shall
+    should can could may might must not no nor so too very just than that this these those there
+    here what which who whom whose when where why how whatever whichever i me my mine we us our ours
+    you your yours he him his she her hers it its they them their theirs one ones some any all
+    each every both either neither such own same other another more most much many few also only
+    again further once up down out off s t did didn doesn don isn wasn weren aren won wouldn
+    tell said say says according like get got let make made many
+    """.split()
+)
+
+_DIGRAPHS = (("kh", "h"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("x", "ks"), ("w", "v"),
+             ("q", "k"), ("j", "i"), ("y", "i"), ("sch", "sh"), ("tch", "ch"), ("zh", "j"))
+
+
+def ascii_fold(word: str) -> str:
+    """Lower-case and strip accents (Žukov → zukov); keeps non-Latin letters as they are."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, word) for each word, so callers can map tokens back to character offsets."""
+    return [(m.start(), m.end(), m.group(0)) for m in WORD_RE.finditer(text)]
+
+
+_STEMMER = None
+
+
+def _stemmer():  # type: ignore[no-untyped-def]
+    global _STEMMER
+    if _STEMMER is None:
+        try:
+            import Stemmer
+        except ImportError as e:
+            raise ImportError("PyStemmer is not installed - pip install PyStemmer") from e
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+@lru_cache(maxsize=500_000)
+def stem(word: str) -> str:
+    """Snowball (Porter 2) stem of the accent-folded word, possessive dropped: fined/fines → fine."""
+    w = ascii_fold(word).replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace("'", "")
+    return str(_stemmer().stemWord(w))
+
+
+@lru_cache(maxsize=200_000)
+def skeleton(word: str) -> str:
+    """Transliteration-insensitive key of a name: first letter plus consonants, digraphs folded."""
+    w = ascii_fold(word).replace("’", "").replace("'", "")
+    if not w.isalpha() or not w.isascii():
+        return ""
+    for a, b in _DIGRAPHS:
+        w = w.replace(a, b)
+    head, rest = w[0], w[1:]
+    rest = re.sub(r"[aeiou]", "", rest)
+    key = re.sub(r"(.)\1+", r"\1", head + rest)
+    return key if len(key) >= 3 else ""
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed words that carry meaning (stop words dropped)."""
+    return [stem(w) for _, _, w in words(text) if w.lower() not in STOPWORDS]
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Index terms for BM25: stemmed content words, plus a skeleton key for each capitalised word."""
+    out: list[str] = []
+    for _, _, w in words(text):
+        lw = w.lower()
+        if lw in STOPWORDS:
+            continue
+        out.append(stem(w))
+        if w[0].isupper() and len(w) >= 4:
+            key = skeleton(w)
+            if key:
+                out.append("~" + key)
+    return out
+
+
+def query_terms(text: str) -> list[str]:
+    """Query terms: like `lexical_terms`, but every word gets a skeleton (users type names in lower case)."""
+    out: list[str] = []
+    for _, _, w in words(text):
+        if w.lower() in STOPWORDS:
+            continue
+        out.append(stem(w))
+        if len(w) >= 4:
+            key = skeleton(w)
+            if key:
+                out.append("~" + key)
+    return out
+
+
+def edit_distance_limit(word: str) -> int:
+    """How many edits still count as a spelling variant of a word this long."""
+    n = len(word)
+    return 0 if n < 5 else 1 if n < 8 else 2
