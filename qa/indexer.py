@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from qa import store
+from qa import annotate, store
+from qa.annotate import ENT_DTYPE
 from qa.chunk import make_passages, split_sentences
 from qa.config import Settings
 from qa.embed import Embedder
@@ -180,12 +181,18 @@ def _write(
     rows: list[tuple[int, int, int]] = []
     vec_parts: list[np.ndarray] = []
     terms: list[list[str]] = []
+    ents: list[tuple[int, int, int, int]] = []
+    to_annotate: list[int] = []  # document numbers whose entities are still to find
     to_embed: list[str] = []
     embed_slots: list[int] = []  # index into vec_parts that each new batch fills
 
     def add_doc(doc_id: str, title: str, sha: str, root: str, text: str,
-                spans: list[tuple[int, int]], vecs: np.ndarray | None) -> None:
+                spans: list[tuple[int, int]], vecs: np.ndarray | None, old_ents: np.ndarray | None) -> None:
         d = len(docs)
+        if old_ents is None:
+            to_annotate.append(d)
+        else:
+            ents.extend((d, int(r["start"]), int(r["end"]), int(r["label"])) for r in old_ents)
         docs.append(store.DocInfo(doc_id, title, sha, len(text), root, len(rows), len(spans)))
         texts.append(text)
         for s, e in spans:
@@ -215,14 +222,21 @@ def _write(
                 spans = [(int(r["start"]), int(r["end"])) for r in recs]
                 assert old.vectors is not None
                 vecs = old.vectors[info.first : info.first + info.count]
-                add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs)
+                add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, old.entities_of(i))
             else:
                 ps = make_passages(info.doc_id, text, split_sentences(text), **chunk_kwargs)
                 add_doc(info.doc_id, info.title, info.sha256, info.root, text,
-                        [(p.start, p.end) for p in ps], None)
+                        [(p.start, p.end) for p in ps], None, old.entities_of(i))
     for doc in fresh.values():
         ps = make_passages(doc.doc_id, doc.text, split_sentences(doc.text), **chunk_kwargs)
-        add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None)
+        add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None, None)
+
+    if to_annotate:
+        found = annotate.entities([texts[d] for d in to_annotate])
+        for d, spans_found in zip(to_annotate, found):
+            ents.extend((d, s, e, lab) for s, e, lab in spans_found)
+    ents.sort()
+    ent_arr = np.array(ents, dtype=ENT_DTYPE) if ents else np.zeros(0, dtype=ENT_DTYPE)
 
     bar = _progress(len(to_embed), "embedding")
     new_vecs = np.zeros((len(to_embed), embedder.dim), dtype=np.float32)
@@ -246,7 +260,7 @@ def _write(
     findex = store.build_faiss(vectors, settings.exact_index_max)
     lexical = store.build_lexical(terms)
     try:
-        store.write_generation(settings.index_dir, docs, texts, passages, vectors, findex, lexical,
+        store.write_generation(settings.index_dir, docs, texts, passages, ent_arr, vectors, findex, lexical,
                                embedder.name, embedder.dim, settings_fingerprint(settings))
     except OSError as e:
         raise IngestError(

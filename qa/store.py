@@ -9,6 +9,7 @@ Layout of an index folder:
         documents.jsonl       one document a line: id, title, text, hash, root
         passages.npy          (doc, start, end) per passage: offsets into the document text
         vectors.npy           normalised embeddings, row i = passage i (memory-mapped when reused)
+        entities.npy          (doc, start, end, label) named entities found at ingest
         faiss.index           exact (flat inner product) or HNSW past a size threshold
         lexical/              bm25s index over stemmed terms and name skeletons
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.annotate import ENT_DTYPE
 from qa.errors import IndexCorruptError, IndexNotFoundError
 from qa.models import Document, Passage
 
@@ -60,6 +62,7 @@ class IndexData:
     passages: np.ndarray  # PASSAGE_DTYPE
     faiss_index: Any
     lexical: Any
+    entities: np.ndarray | None = None
     vectors: np.ndarray | None = None
     doc_index: dict[str, int] = field(default_factory=dict)
 
@@ -81,6 +84,14 @@ class IndexData:
         i = self.doc_index[doc_id]
         info = self.docs[i]
         return Document(info.doc_id, info.title, self.texts[i], info.sha256, info.root)
+
+    def entities_of(self, doc: int) -> np.ndarray:
+        """Entity rows of document number `doc`, ordered by start offset."""
+        if self.entities is None or len(self.entities) == 0:
+            return np.zeros(0, dtype=ENT_DTYPE)
+        col = self.entities["doc"]
+        lo, hi = np.searchsorted(col, doc, "left"), np.searchsorted(col, doc, "right")
+        return self.entities[lo:hi]
 
     def text_of(self, doc_id: str) -> str:
         return self.texts[self.doc_index[doc_id]]
@@ -141,6 +152,7 @@ def write_generation(
     docs: list[DocInfo],
     texts: list[str],
     passages: np.ndarray,
+    entities: np.ndarray,
     vectors: np.ndarray,
     faiss_index: Any,
     lexical: Any,
@@ -161,6 +173,7 @@ def write_generation(
                                     "root": info.root, "first": info.first, "count": info.count,
                                     "text": text}, ensure_ascii=False) + "\n")
         np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE, copy=False))
+        np.save(tmp / "entities.npy", entities.astype(ENT_DTYPE, copy=False))
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         faiss.write_index(faiss_index, str(tmp / "faiss.index"))
         lexical.save(str(tmp / "lexical"))
@@ -295,6 +308,7 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
                 docs.append(DocInfo(rec["doc_id"], rec["title"], rec["sha256"], len(text), rec["root"],
                                     int(rec["first"]), int(rec["count"])))
         passages = np.load(gen / "passages.npy", mmap_mode="r")
+        ents = np.load(gen / "entities.npy")
         findex = faiss.read_index(str(gen / "faiss.index"))
         import bm25s
 
@@ -306,4 +320,4 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         raise IndexCorruptError(f"{gen}: files disagree on the number of passages. {_RERUN}")
     if findex.d != expect_dim:
         raise IndexCorruptError(f"{gen / 'faiss.index'} has dimension {findex.d}, expected {expect_dim}. {_RERUN}")
-    return IndexData(gen, manifest, docs, texts, passages, findex, lexical, vectors)
+    return IndexData(gen, manifest, docs, texts, passages, findex, lexical, ents, vectors)

@@ -1,0 +1,338 @@
+"""The extractive answerer: from retrieved passages, pick the shortest verbatim span that answers,
+merge the same answer across documents, flag disagreeing figures, and abstain when the documents
+have no candidate of the asked-for type near the question's key words."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from qa import question as Q
+from qa.annotate import LABELS
+from qa.chunk import split_sentences
+from qa.metrics import normalize_answer
+from qa.models import Alternative, Answer, Citation, Hit
+from qa.spans import Candidate, candidates
+from qa.store import IndexData
+from qa.text import STOPWORDS, edit_distance_limit, skeleton, stem, words
+
+# Answer types whose values can disagree between sources (counts, amounts, dates).
+VALUE_TYPES = frozenset({Q.COUNT, Q.MONEY, Q.QUANTITY, Q.DISTANCE, Q.DURATION, Q.AGE, Q.DATE})
+# Answer types that need a typed candidate: without one, the documents don't answer.
+STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.ORG, Q.REASON}
+SOFT_MATCH_MIN = 0.5  # word-embedding cosine above which two different words count as a paraphrase
+
+
+@dataclass
+class _Sentence:
+    doc: int
+    start: int
+    end: int
+    hit: Hit
+    coverage: float = 0.0
+    score: float = 0.0
+    matches: list[tuple[int, int]] = field(default_factory=list)  # character spans of matched key words
+
+
+@dataclass
+class _Scored:
+    cand: Candidate
+    sent: _Sentence
+    score: float
+
+
+def _levenshtein_ok(a: str, b: str) -> bool:
+    limit = min(edit_distance_limit(a), edit_distance_limit(b))
+    if not limit or abs(len(a) - len(b)) > limit:
+        return False
+    from rapidfuzz.distance import Levenshtein
+
+    return bool(Levenshtein.distance(a, b, score_cutoff=limit) <= limit)
+
+
+@lru_cache(maxsize=4096)
+def _doc_sentences(text_id: int, text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((s.start, s.end) for s in split_sentences(text))
+
+
+class Answerer:
+    """Answers from one loaded index generation; `word_vectors` (an Embedder) enables paraphrase matching."""
+
+    def __init__(self, data: IndexData, embedder: Any = None, abstain_threshold: float = 0.35,
+                 max_sentences: int = 10) -> None:
+        self.data = data
+        self.embedder = embedder
+        self.threshold = abstain_threshold
+        self.max_sentences = max_sentences
+        self._df = self._document_frequencies()
+        self._n = max(1, data.n_passages)
+        self._word_vecs: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ signals
+
+    def _document_frequencies(self) -> dict[str, int]:
+        lex = self.data.lexical
+        vocab = getattr(lex, "vocab_dict", None) or {}
+        scores = getattr(lex, "scores", None) or {}
+        indptr = scores.get("indptr") if isinstance(scores, dict) else None
+        if indptr is None or not vocab:
+            return {}
+        counts = np.diff(np.asarray(indptr))
+        return {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
+
+    def idf(self, kw: Q.Keyword) -> float:
+        df = self._df.get(kw.stem, 0)
+        if df == 0 and kw.skeleton:
+            df = self._df.get("~" + kw.skeleton, 0)
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    def _vectors(self, ws: Sequence[str]) -> dict[str, np.ndarray]:
+        """Word vectors from the sentence model, cached for the life of the process."""
+        if self.embedder is None:
+            return {}
+        with self._lock:
+            missing = [w for w in dict.fromkeys(ws) if w not in self._word_vecs]
+        if missing:
+            vecs = self.embedder.encode(missing, batch_size=256)
+            with self._lock:
+                if len(self._word_vecs) > 200_000:
+                    self._word_vecs.clear()
+                self._word_vecs.update(zip(missing, vecs))
+        with self._lock:
+            return {w: self._word_vecs[w] for w in ws if w in self._word_vecs}
+
+    # ------------------------------------------------------------------ stages
+
+    def _sentences(self, hits: Sequence[Hit]) -> list[_Sentence]:
+        seen: set[tuple[int, int]] = set()
+        out: list[_Sentence] = []
+        for hit in hits:
+            d = self.data.doc_index[hit.passage.doc_id]
+            text = self.data.texts[d]
+            for s, e in _doc_sentences(d, text):
+                if s >= hit.passage.start and e <= hit.passage.end and (d, s) not in seen:
+                    seen.add((d, s))
+                    out.append(_Sentence(d, s, e, hit))
+        return out
+
+    def _match(self, info: Q.QuestionInfo, sents: list[_Sentence]) -> None:
+        """Key-word coverage of each sentence (IDF-weighted), with name variants and paraphrases."""
+        kws = info.keywords
+        weights = [self.idf(k) for k in kws]
+        total = sum(weights) or 1.0
+        per_sent_words: list[list[tuple[int, int, str]]] = []
+        unmatched: list[set[int]] = []
+        for st in sents:
+            text = self.data.texts[st.doc]
+            ws = [(st.start + a, st.start + b, w) for a, b, w in words(text[st.start:st.end])]
+            per_sent_words.append(ws)
+            got = [0.0] * len(kws)
+            for a, b, w in ws:
+                lw = w.lower()
+                sw = stem(w)
+                for i, k in enumerate(kws):
+                    if got[i] >= 1.0:
+                        continue
+                    if sw == k.stem or lw == k.word.lower():
+                        got[i] = 1.0
+                    elif k.skeleton and len(w) >= 4 and (w[0].isupper() or k.word[0].isupper()) and (
+                            skeleton(w) == k.skeleton or _levenshtein_ok(lw, k.word.lower())):
+                        got[i] = 1.0
+                    else:
+                        continue
+                    st.matches.append((a, b))
+            st.coverage = sum(g * w for g, w in zip(got, weights)) / total
+            unmatched.append({i for i, g in enumerate(got) if g < 1.0})
+            st.score = st.coverage  # refined below
+            setattr(st, "_got", got)
+        # Paraphrase matching: a key word absent from the sentence may have a synonym there.
+        if self.embedder is not None and kws:
+            need = [i for i, um in enumerate(unmatched) if um]
+            top = sorted(need, key=lambda j: -sents[j].coverage)[: self.max_sentences]
+            vocab: list[str] = [kws[i].word.lower() for i in range(len(kws))]
+            for j in top:
+                vocab.extend(w.lower() for _, _, w in per_sent_words[j] if w.lower() not in STOPWORDS)
+            vecs = self._vectors(vocab)
+            for j in top:
+                st = sents[j]
+                got = getattr(st, "_got")
+                cand_words = [(a, b, w.lower()) for a, b, w in per_sent_words[j] if w.lower() in vecs]
+                if not cand_words:
+                    continue
+                mat = np.stack([vecs[w] for _, _, w in cand_words])
+                for i in unmatched[j]:
+                    kv = vecs.get(kws[i].word.lower())
+                    if kv is None or kws[i].word[0].isupper():
+                        continue  # names are matched by spelling, never by meaning
+                    sims = mat @ kv
+                    best = int(np.argmax(sims))
+                    if sims[best] >= SOFT_MATCH_MIN:
+                        got[i] = min(1.0, (float(sims[best]) - 0.35) / 0.35)
+                        st.matches.append(cand_words[best][:2])
+                st.coverage = sum(g * w for g, w in zip(got, weights)) / total
+        for st in sents:
+            st.score = 0.6 * st.coverage + 0.25 * st.hit.score + 0.15 * max(0.0, st.hit.dense)
+
+    def _entities(self, st: _Sentence) -> list[tuple[int, int, str]]:
+        rows = self.data.entities_of(st.doc)
+        if len(rows) == 0:
+            return []
+        starts = rows["start"]
+        lo = int(np.searchsorted(starts, st.start, "left"))
+        hi = int(np.searchsorted(starts, st.end, "left"))
+        return [(int(r["start"]), int(r["end"]), LABELS[int(r["label"])]) for r in rows[lo:hi]
+                if int(r["end"]) <= st.end]
+
+    def _subject_spans(self, info: Q.QuestionInfo, st: _Sentence) -> list[tuple[int, int]]:
+        if not info.subject:
+            return []
+        text = self.data.texts[st.doc]
+        subj = [skeleton(w) or w.lower() for _, _, w in words(info.subject)]
+        ws = words(text[st.start:st.end])
+        spans = []
+        n = len(subj)
+        for i in range(len(ws) - n + 1):
+            if all((skeleton(ws[i + j][2]) or ws[i + j][2].lower()) == subj[j] for j in range(n)):
+                spans.append((st.start + ws[i][0], st.start + ws[i + n - 1][1]))
+        if not spans and n > 1:  # surname alone: "Kirby said …"
+            last = subj[-1]
+            spans = [(st.start + a, st.start + b) for a, b, w in ws if (skeleton(w) or w.lower()) == last]
+        return spans
+
+    def _score(self, info: Q.QuestionInfo, st: _Sentence, cand: Candidate) -> float:
+        text = self.data.texts[st.doc]
+        span = text[cand.start:cand.end]
+        cws = [w for _, _, w in words(span)]
+        content = [w for w in cws if w.lower() not in STOPWORDS]
+        if not content and not re.search(r"\d", span):
+            return 0.0
+        kst = {k.stem for k in info.keywords}
+        ksk = {k.skeleton for k in info.keywords if k.skeleton}
+        echo = [w for w in content if stem(w) in kst or (len(w) >= 4 and skeleton(w) in ksk)]
+        frac = len(echo) / len(content) if content else 0.0
+        if content and frac >= 1.0 and not re.search(r"\d", span):
+            return 0.0  # only repeats the question's own words
+        # Distance from the candidate to the nearest matched key word, in words.
+        if st.matches:
+            dist = min(max(0, a - cand.end, cand.start - b) for a, b in st.matches
+                       if not (a >= cand.start and b <= cand.end)) if any(
+                not (a >= cand.start and b <= cand.end) for a, b in st.matches) else 40
+            prox = 1.0 / (1.0 + dist / 30.0)
+        else:
+            prox = 0.2
+        length = len(cws)
+        brevity = 1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
+        return st.score * (0.35 + 0.65 * cand.fit) * (0.6 + 0.4 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity)
+
+    # ------------------------------------------------------------------ public
+
+    def answer(self, question: str, hits: Sequence[Hit], history: Sequence[dict[str, Any]] | None = None) -> Answer:
+        resolved = Q.resolve(question, history)
+        info = Q.analyze(resolved)
+        sents = self._sentences(hits)
+        result = Answer(question=question, answer=None, confidence=0.0, abstained=True, passages=list(hits),
+                        resolved_question=resolved if resolved != question else None)
+        if not sents:
+            return result
+        self._match(info, sents)
+        sents.sort(key=lambda s: -s.score)
+        scored: list[_Scored] = []
+        for st in sents[: self.max_sentences]:
+            subj = self._subject_spans(info, st)
+            for cand in candidates(self.data.texts[st.doc], st.start, st.end, self._entities(st), info.atype,
+                                   info.target, subj):
+                sc = self._score(info, st, cand)
+                if sc > 0:
+                    scored.append(_Scored(cand, st, sc))
+        if not scored:
+            result.confidence = round(0.3 * sents[0].score, 4)
+            return result
+        groups = self._group(scored)
+        best = groups[0]
+        top = best[0]
+        confidence = self._confidence(info, top, best)
+        result.confidence = confidence
+        if confidence < self.threshold:
+            return result
+        result.answer = self.data.texts[top.sent.doc][top.cand.start:top.cand.end]
+        result.abstained = False
+        result.citations = self._citations(best)
+        if info.atype in VALUE_TYPES:
+            alts = [g for g in groups[1:4] if self._disagrees(best, g)]
+            if alts:
+                result.conflicting = True
+                result.alternatives = [
+                    Alternative(self.data.texts[g[0].sent.doc][g[0].cand.start:g[0].cand.end], self._citations(g))
+                    for g in alts[:2]
+                ]
+        return result
+
+    def _confidence(self, info: Q.QuestionInfo, top: _Scored, group: list[_Scored]) -> float:
+        """A 0..1 score that rises with key-word coverage, type fit and support from several documents."""
+        docs = {s.sent.doc for s in group}
+        conf = top.score * (1.0 + 0.05 * (len(docs) - 1))
+        if info.atype in STRICT_TYPES and top.cand.fit < 0.6:
+            conf *= 0.6
+        return round(min(1.0, conf), 4)
+
+    def _key(self, text: str) -> str:
+        norm = normalize_answer(text)
+        toks = norm.split()
+        if toks and all(t.isalpha() for t in toks):
+            return " ".join(skeleton(t) or t for t in toks)
+        return norm
+
+    def _group(self, scored: list[_Scored]) -> list[list[_Scored]]:
+        """Same answer (normalised text, name variants, one span inside the other) → one group."""
+        scored.sort(key=lambda s: -s.score)
+        groups: list[list[_Scored]] = []
+        keys: list[str] = []
+        for s in scored:
+            text = self.data.texts[s.sent.doc][s.cand.start:s.cand.end]
+            key = self._key(text)
+            for g, k in zip(groups, keys):
+                g0 = g[0]
+                same_place = g0.sent.doc == s.sent.doc and g0.cand.start <= s.cand.start and s.cand.end <= g0.cand.end
+                if key == k or same_place:
+                    g.append(s)
+                    break
+            else:
+                groups.append([s])
+                keys.append(key)
+        return groups
+
+    def _disagrees(self, best: list[_Scored], other: list[_Scored]) -> bool:
+        o = other[0]
+        b = best[0]
+        if o.cand.fit < 1.0 or o.score < 0.75 * b.score:
+            return False
+        if {s.sent.doc for s in best} & {s.sent.doc for s in other}:
+            return False
+        tb = self.data.texts[b.sent.doc][b.cand.start:b.cand.end]
+        to = self.data.texts[o.sent.doc][o.cand.start:o.cand.end]
+        return _numbers(tb) != _numbers(to)
+
+    def _citations(self, group: list[_Scored]) -> list[Citation]:
+        out: list[Citation] = []
+        seen_docs: set[int] = set()
+        for s in group:
+            if s.sent.doc in seen_docs:
+                continue
+            seen_docs.add(s.sent.doc)
+            info = self.data.docs[s.sent.doc]
+            text = self.data.texts[s.sent.doc]
+            out.append(Citation(info.doc_id, info.title, s.cand.start, s.cand.end, text[s.cand.start:s.cand.end],
+                                text[s.sent.start:s.sent.end], s.sent.start, round(s.score, 4)))
+        return out
+
+
+def _numbers(text: str) -> tuple[str, ...]:
+    return tuple(re.sub(r"[,\u00a0]", "", n) for n in re.findall(r"\d[\d,\u00a0]*(?:\.\d+)?", text)) or (normalize_answer(text),)

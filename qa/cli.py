@@ -1,0 +1,166 @@
+"""The `qa` command: ingest, ask, eval, serve. Errors become one line on stderr and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.config import Settings
+from qa.errors import DocQAError
+
+
+def _quiet() -> None:
+    """Keep library chatter (progress bars, HF warnings) out of the user's terminal."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("sentence_transformers", "transformers", "huggingface_hub", "bm25s", "faiss"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(index_dir=getattr(args, "index", None), k=getattr(args, "k", None))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from qa.pipeline import Pipeline
+
+    settings = _settings(args)
+    roots = [Path(p).expanduser() for p in args.paths]
+    from qa.ingest import check_root
+
+    for r in roots:
+        check_root(r)
+    pipe = Pipeline(settings)
+    report = pipe.ingest(roots=roots, warn=lambda m: print(m, file=sys.stderr))
+    print(report.summary())
+    return 0
+
+
+def _print_answer(ans: dict[str, Any]) -> None:
+    if ans.get("resolved_question"):
+        print(f"(understood as: {ans['resolved_question']})")
+    if ans["abstained"]:
+        print("The documents don't say.")
+        if ans["passages"]:
+            print("\nClosest passages:")
+            for p in ans["passages"][:3]:
+                snippet = " ".join(p["text"].split())
+                print(f"  [{p['doc_id']} {p['start']}:{p['end']}] {snippet[:200]}")
+        return
+    print(ans["answer"])
+    if ans.get("conflicting"):
+        print("Sources disagree:")
+        for alt in ans["alternatives"]:
+            docs = ", ".join(c["doc_id"] for c in alt["citations"])
+            print(f"  also: {alt['answer']}  ({docs})")
+    print(f"confidence {ans['confidence']:.2f}")
+    for c in ans["citations"]:
+        print(f"  [{c['doc_id']} {c['start']}:{c['end']}] {' '.join(c['sentence'].split())}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.pipeline import Pipeline
+
+    history = None
+    if args.history:
+        try:
+            history = json.loads(Path(args.history).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise DocQAError(f"Cannot read the history file {args.history}: {e}") from e
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise DocQAError(f"{args.history}: expected a JSON list of {{\"question\", \"answer\"}} objects.")
+    settings = _settings(args)
+    from qa.pipeline import validate_question
+
+    validate_question(args.question, settings.max_question_chars)
+    pipe = Pipeline(settings).load()
+    ans = pipe.ask(args.question, k=args.k, history=history).to_dict()
+    if args.json:
+        print(json.dumps(ans, ensure_ascii=False, indent=2))
+    else:
+        _print_answer(ans)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluate import main as eval_main
+
+    return eval_main(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from web.server import serve
+
+    return serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa", description="Offline question answering over your documents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def index_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--index", metavar="DIR", help="index folder (default: ./index or $QA_INDEX_DIR)")
+
+    sp = sub.add_parser("ingest", help="add or update documents (folders or files)")
+    sp.add_argument("paths", nargs="+", help="folders or .txt/.md/.html/.pdf files")
+    index_opt(sp)
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("ask", help="answer a question")
+    sp.add_argument("question")
+    sp.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    sp.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    sp.add_argument("--history", metavar="FILE", help="JSON list of earlier {question, answer} turns")
+    index_opt(sp)
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="score a gold question file")
+    sp.add_argument("--gold", required=True, metavar="FILE")
+    sp.add_argument("-k", type=int, default=5)
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--out", metavar="DIR", help="write report.md, results.jsonl and a chart here")
+    index_opt(sp)
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("serve", help="run the web chat and JSON API")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    index_opt(sp)
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _quiet()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DocQAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except ImportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

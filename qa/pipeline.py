@@ -1,0 +1,119 @@
+"""Composes the stages: one embedder per process, one live index generation swapped atomically."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa import store
+from qa.answer import Answerer
+from qa.config import Settings
+from qa.embed import Embedder, MiniLMEmbedder
+from qa.errors import DocumentNotFoundError, InvalidQuestionError
+from qa.indexer import IngestReport, update_index
+from qa.models import Answer
+from qa.question import resolve
+from qa.retrieve import Retriever
+
+
+@dataclass(frozen=True)
+class _Live:
+    """Everything derived from one index generation; replaced as a whole, never mutated."""
+
+    data: store.IndexData
+    retriever: Retriever
+    answerer: Answerer
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidQuestionError("The question is empty; type a question.")
+    if len(question) > max_chars:
+        raise InvalidQuestionError(f"The question is {len(question):,} characters long; the limit is {max_chars:,}.")
+    return question.strip()
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder: Embedder = embedder if embedder is not None else MiniLMEmbedder()
+        self._live: _Live | None = None
+        self._swap = threading.Lock()
+
+    # ---------------------------------------------------------------- index lifecycle
+
+    def load(self) -> "Pipeline":
+        data = store.load(self.settings.index_dir, self.embedder.name, self.embedder.dim)
+        live = self._make_live(data)
+        with self._swap:
+            self._live = live
+        return self
+
+    def _make_live(self, data: store.IndexData) -> _Live:
+        retriever = Retriever(data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k)
+        answerer = Answerer(data, self.embedder, abstain_threshold=self.settings.abstain_threshold)
+        return _Live(data, retriever, answerer)
+
+    @property
+    def live(self) -> _Live:
+        live = self._live
+        if live is None:
+            self.load()
+            live = self._live
+        assert live is not None
+        return live
+
+    def ingest(self, roots: Sequence[Path] = (), uploads: Sequence[tuple[str, bytes]] = (),
+               remove: Sequence[str] = (), warn: Any = None) -> IngestReport:
+        kwargs: dict[str, Any] = {"roots": roots, "uploads": uploads, "remove": remove}
+        if warn is not None:
+            kwargs["warn"] = warn
+        report = update_index(self.settings, self.embedder, **kwargs)
+        if report.changed or self._live is None:
+            self.load()
+        return report
+
+    def delete(self, doc_id: str) -> IngestReport:
+        if doc_id not in self.live.data.doc_index:
+            raise DocumentNotFoundError(f"No document with id {doc_id!r}.")
+        return self.ingest(remove=[doc_id])
+
+    # ---------------------------------------------------------------- questions
+
+    def ask(self, question: str, k: int | None = None, history: Sequence[dict[str, Any]] | None = None,
+            mode: str = "hybrid") -> Answer:
+        """Answer one question; `history` lets follow-ups ("which network did he speak on?") resolve."""
+        t0 = time.perf_counter()
+        question = validate_question(question, self.settings.max_question_chars)
+        k = k or self.settings.k
+        if not 1 <= k <= 50:
+            raise InvalidQuestionError(f"k must be between 1 and 50, got {k}.")
+        live = self.live  # one consistent generation for the whole question
+        resolved = resolve(question, history)
+        retriever = live.retriever if mode == "hybrid" else Retriever(
+            live.data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k, mode=mode)
+        t1 = time.perf_counter()
+        found = retriever.search(resolved, k=k)
+        t2 = time.perf_counter()
+        ans = live.answerer.answer(question, found.hits, history=history)
+        t3 = time.perf_counter()
+        ans.timings_ms = {"retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000,
+                          **{f"retrieve_{k_}": v for k_, v in found.timings_ms.items()}}
+        return ans
+
+    # ---------------------------------------------------------------- documents
+
+    def documents(self) -> list[dict[str, Any]]:
+        data = self.live.data
+        return [{"doc_id": d.doc_id, "title": d.title, "chars": d.chars, "passages": d.count} for d in data.docs]
+
+    def document(self, doc_id: str) -> dict[str, Any]:
+        data = self.live.data
+        if doc_id not in data.doc_index:
+            raise DocumentNotFoundError(f"No document with id {doc_id!r}.")
+        doc = data.document(doc_id)
+        return {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text}

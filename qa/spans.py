@@ -1,0 +1,235 @@
+"""Candidate answer spans inside one sentence, from its own structure: entities, numbers, dates,
+reason and manner clauses, appositives and noun phrases. Offsets are absolute (into the document)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa import question as Q
+
+NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+|\d+)(?:\.\d+)?"
+NUM_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+             "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+             "hundred dozen dozens hundreds thousands millions")
+_NUMWORD = r"(?:" + "|".join(NUM_WORDS.split()) + r")(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
+_SCALE = r"(?:\s+(?:million|billion|thousand|trillion|bn|m|k))?"
+CURRENCY_WORDS = ("dollars|dollar|euros|euro|pounds|pound|rubles|ruble|roubles|rouble|yen|yuan|francs|franc|"
+                  "kroner|krona|kronor|hryvnias|hryvnia|rupees|rupee|pesos|peso|cents|pence")
+_CURRENCY_SYM = r"[$€£¥₽₴]"
+MONEY_RE = re.compile(
+    r"(?:(?:about|around|nearly|almost|roughly|some|over|more than|less than|up to|only)\s+)?"
+    r"(?:(?:[A-Z]{1,3})?" + _CURRENCY_SYM + r"\s?" + NUM + _SCALE + r"|" + NUM + _SCALE + r"\s+(?:" + CURRENCY_WORDS + r")\b)"
+    r"(?:\s*\((?:about\s+|around\s+)?(?:[A-Z]{1,3})?" + _CURRENCY_SYM + r"?\s?" + NUM + _SCALE + r"(?:\s+\w+)?\))?",
+    re.I,
+)
+UNIT_WORDS = (r"kilometers|kilometres|km|miles|mile|meters|metres|m|feet|foot|ft|inches|cm|mm|kg|kilograms|tons|tonnes|"
+              r"pounds|lbs|percent|per cent|%|degrees|hectares|acres|liters|litres|square kilometers|sq km")
+QUANTITY_RE = re.compile(
+    r"(?:(?:about|around|nearly|almost|roughly|some|over|more than|less than|up to|only|at least)\s+)?"
+    r"(?:" + NUM + r"|" + _NUMWORD + r")" + _SCALE + r"\s*(?:" + UNIT_WORDS + r")\b(?:\s+away)?", re.I)
+COUNT_RE = re.compile(
+    r"(?:(?:about|around|nearly|almost|roughly|some|over|more than|less than|up to|only|at least|so far,?)\s+)?"
+    r"\b(?:" + NUM + r"|" + _NUMWORD + r")" + _SCALE + r"\b", re.I)
+DURATION_RE = re.compile(
+    r"(?:(?:about|around|nearly|almost|some|over|more than|less than|up to|only|at least)\s+)?"
+    r"\b(?:" + NUM + r"|" + _NUMWORD + r"|a|an|several|a few)\s+(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b", re.I)
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+DATE_RE = re.compile(
+    r"\b(?:(?:" + WEEKDAYS + r"),?\s+)?(?:(?:" + MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:" + MONTHS + r")(?:,?\s+\d{4})?"
+    r"|(?:" + MONTHS + r")\s+\d{4}|(?:in|since|by|until)\s+(?:" + MONTHS + r")\b|\d{4}-\d{2}-\d{2}"
+    r"|(?:" + WEEKDAYS + r")|(?:last|next|this)\s+(?:week|month|year|" + WEEKDAYS + r")"
+    r"|(?:early|late|mid)[- ]\d{4}|\b(?:1[5-9]|20)\d{2}\b)",
+)
+REASON_MARKERS = re.compile(
+    r"\b(?:because(?:\s+of)?|due\s+to|as\s+a\s+result\s+of|owing\s+to|thanks\s+to|since|so\s+that|in\s+order\s+to|"
+    r"in\s+protest\s+(?:at|against|of)|in\s+response\s+to|on\s+(?:the\s+)?grounds\s+(?:of|that)|citing|"
+    r"for\s+(?=[“\"‘']?\w+ing\b)|for\s+(?=[“\"‘']))", re.I)
+MANNER_MARKERS = re.compile(r"\b(?:by\s+(?=\w+ing\b)|through|via|using|with\s+the\s+help\s+of|on\s+Twitter|in\s+a\s+letter)\b", re.I)
+_CLAUSE_END = re.compile(r"[;:]|,\s+(?:but|and|while|which|who|although|however)\b|[.!?](?=\s|$)|\s[–—-]\s|,(?=\s+[“\"])")
+_TITLE_WORDS = frozenset("""president minister official spokesman spokeswoman spokesperson deputy councilor councillor
+leader head chief founder director secretary governor mayor senator chairman analyst blogger writer
+journalist correspondent politician lawmaker speechwriter scientist author researcher lawyer judge""".split())
+
+ENT_TYPES = {
+    Q.PERSON: {"PERSON": 1.0, "ORG": 0.5, "NORP": 0.4},
+    Q.ORG: {"ORG": 1.0, "NORP": 0.6, "PERSON": 0.3, "GPE": 0.3, "WORK_OF_ART": 0.5, "PRODUCT": 0.5},
+    Q.PLACE: {"GPE": 1.0, "LOC": 1.0, "FAC": 0.9, "ORG": 0.4},
+    Q.DATE: {"DATE": 1.0, "TIME": 0.9},
+    Q.COUNT: {"CARDINAL": 1.0, "QUANTITY": 0.6, "MONEY": 0.3, "PERCENT": 0.5},
+    Q.MONEY: {"MONEY": 1.0, "QUANTITY": 0.5, "CARDINAL": 0.4, "PERCENT": 0.6},
+    Q.QUANTITY: {"QUANTITY": 1.0, "CARDINAL": 0.6, "PERCENT": 1.0, "MONEY": 0.6},
+    Q.DISTANCE: {"QUANTITY": 1.0, "CARDINAL": 0.5},
+    Q.DURATION: {"DATE": 0.8, "TIME": 0.7, "CARDINAL": 0.3},
+    Q.AGE: {"DATE": 0.7, "CARDINAL": 0.9},
+    Q.ENTITY: {"ORG": 0.6, "PERSON": 0.6, "GPE": 0.6, "LOC": 0.6, "NORP": 0.6, "WORK_OF_ART": 0.6,
+               "EVENT": 0.6, "LAW": 0.6, "PRODUCT": 0.6, "FAC": 0.6},
+    Q.THING: {"ORG": 0.5, "PERSON": 0.5, "GPE": 0.5, "NORP": 0.5, "WORK_OF_ART": 0.6, "EVENT": 0.5, "LAW": 0.5},
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int  # absolute offsets into the document
+    end: int
+    kind: str  # what produced it: an entity label, MONEY_RE, REASON, …
+    fit: float  # how well its kind fits the question's answer type, 0..1
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    """Strip spaces, trailing punctuation and unbalanced quotes/brackets from a span."""
+    while s < e and (text[s].isspace() or text[s] in ",;:–—-"):
+        s += 1
+    while e > s and (text[e - 1].isspace() or text[e - 1] in ",;:.–—-"):
+        e -= 1
+    for o, c in (("(", ")"), ("“", "”"), ("[", "]")):
+        seg = text[s:e]
+        if seg.count(o) < seg.count(c) and text[e - 1] == c:
+            e -= 1
+        elif seg.count(o) > seg.count(c) and text[s] == o:
+            s += 1
+    seg = text[s:e]
+    if seg.count('"') % 2 == 1:
+        if text[s] == '"':
+            s += 1
+        elif text[e - 1] == '"':
+            e -= 1
+    while e > s and text[e - 1] in " ,;:.":
+        e -= 1
+    if e > s and text[e - 1] in "”’" and "“" not in text[s:e] and "‘" not in text[s:e]:
+        e -= 1
+    return s, e
+
+
+def _clause_after(text: str, start: int, limit: int) -> int:
+    m = _CLAUSE_END.search(text, start, limit)
+    return m.start() if m else limit
+
+
+def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], atype: str, target: str,
+               subject_spans: list[tuple[int, int]]) -> list[Candidate]:
+    """Candidates of the sentence text[s0:s1] for a question of answer type `atype`."""
+    out: list[Candidate] = []
+    sent = text[s0:s1]
+    table = ENT_TYPES.get(atype, {})
+
+    def add(s: int, e: int, kind: str, fit: float) -> None:
+        s, e = _trim(text, s, e)
+        if e > s and fit > 0:
+            out.append(Candidate(s, e, kind, fit))
+
+    for es, ee, label in ents:
+        fit = table.get(label, 0.0)
+        if atype == Q.ORG and target and label in ("ORG", "NORP"):
+            # "which party" → an organisation whose name ends in "party" fits best.
+            fit = max(fit, 1.0)
+        if fit:
+            if label in ("ORG", "FAC", "WORK_OF_ART", "EVENT", "LAW") and text[es:es + 4].lower() == "the ":
+                es += 4
+            add(es, ee, label, fit)
+
+    def scan(regex: re.Pattern[str], kind: str, fit: float) -> None:
+        for m in regex.finditer(sent):
+            add(s0 + m.start(), s0 + m.end(), kind, fit)
+
+    if atype == Q.MONEY:
+        scan(MONEY_RE, "MONEY", 1.0)
+        scan(QUANTITY_RE, "QUANTITY", 0.6)
+    elif atype == Q.COUNT:
+        for m in COUNT_RE.finditer(sent):
+            tail = sent[m.end():m.end() + 12]
+            if re.match(r"\s*(?:%|percent|per cent)", tail) or re.match(r"\d{4}$", m.group(0).strip()):
+                continue
+            add(s0 + m.start(), s0 + m.end(), "COUNT", 1.0)
+    elif atype in (Q.QUANTITY, Q.DISTANCE):
+        scan(QUANTITY_RE, "QUANTITY", 1.0)
+        if atype == Q.QUANTITY:
+            scan(MONEY_RE, "MONEY", 0.7)
+    elif atype == Q.DURATION:
+        scan(DURATION_RE, "DURATION", 1.0)
+    elif atype == Q.AGE:
+        for m in re.finditer(r"(?<=[A-Za-z]),\s+(\d{1,3}),", sent):  # "Nikita Yuferev, 34,"
+            add(s0 + m.start(1), s0 + m.end(1), "AGE", 1.0)
+        for m in re.finditer(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged\s+(\d{1,3})\b|\bage(?:\s+of)?\s+(\d{1,3})\b", sent):
+            g = next(i for i in (1, 2, 3) if m.group(i))
+            add(s0 + m.start(g), s0 + m.end(g), "AGE", 1.0)
+    elif atype == Q.DATE:
+        scan(DATE_RE, "DATE", 1.0)
+    elif atype == Q.REASON:
+        for m in REASON_MARKERS.finditer(sent):
+            end = _clause_after(sent, m.end() + 1, len(sent))
+            add(s0 + m.start(), s0 + end, "REASON", 1.0)
+        for m in re.finditer(r"\b(?:over|after|for|amid|against)\s+(?=(?:his|her|their|its|the|a|an)\b)", sent):
+            end = _clause_after(sent, m.end() + 1, len(sent))
+            add(s0 + m.start(), s0 + end, "REASON", 0.7)
+    elif atype == Q.MANNER:
+        for m in MANNER_MARKERS.finditer(sent):
+            end = _clause_after(sent, m.end() + 1, len(sent))
+            add(s0 + m.start(), s0 + end, "MANNER", 1.0)
+    elif atype == Q.DESCRIPTION:
+        out.extend(_descriptions(text, s0, s1, subject_spans))
+    if atype in (Q.ENTITY, Q.THING, Q.PERSON, Q.ORG, Q.PLACE, Q.DESCRIPTION, Q.REASON, Q.MANNER):
+        out.extend(_phrases(text, s0, s1, atype, target))
+    return out
+
+
+def _descriptions(text: str, s0: int, s1: int, subject_spans: list[tuple[int, int]]) -> list[Candidate]:
+    """For "who is X?": the appositive after X ("X, a politician from …") or the title before it."""
+    out: list[Candidate] = []
+    for ss, se in subject_spans:
+        if not (s0 <= ss < s1):
+            continue
+        m = re.match(r",\s+((?:a|an|the)\s+[^,;.“”]+|[a-z][^,;.“”]+)", text[se:s1])
+        if m:
+            s, e = _trim(text, se + m.start(1), se + m.end(1))
+            out.append(Candidate(s, e, "APPOSITIVE", 1.0))
+        # Title words before the name: "National Security Council communications official John Kirby".
+        before = text[s0:ss]
+        m2 = re.search(r"((?:[A-Z][\w’'-]*\s+|[a-z][\w’'-]*\s+){1,7})$", before)
+        if m2:
+            words_before = m2.group(1).split()
+            # Keep the run from the first capitalised word or from a determiner boundary.
+            while words_before and words_before[0].lower() in ("the", "a", "an", "and", "said", "says", "by", "of"):
+                words_before = words_before[1:]
+            if words_before and words_before[-1].lower().rstrip("s") in _TITLE_WORDS | {"communications"} | set(
+                    w for w in _TITLE_WORDS):
+                phrase = " ".join(words_before)
+                idx = before.rfind(phrase)
+                if idx >= 0:
+                    out.append(Candidate(s0 + idx, s0 + idx + len(phrase), "TITLE", 1.0))
+    return out
+
+
+_PHRASE_SPLIT = re.compile(r"[,;:()“”\"]|\s[–—-]\s|\b(?:and|or|but|that|which|who|because|while|when|after|"
+                           r"is|are|was|were|has|have|had|said|says|told|will|would)\b")
+
+
+def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candidate]:
+    """Quoted text, capitalised sequences and short noun-phrase chunks as low-prior candidates."""
+    out: list[Candidate] = []
+    sent = text[s0:s1]
+    for m in re.finditer(r"[“\"‘]([^”\"’]{2,120})[”\"’]", sent):
+        out.append(Candidate(s0 + m.start(1), s0 + m.end(1), "QUOTE", 0.5 if atype in (Q.THING, Q.ENTITY) else 0.2))
+    cap_fit = {Q.PERSON: 0.5, Q.ORG: 0.5, Q.PLACE: 0.4, Q.ENTITY: 0.5, Q.THING: 0.4}.get(atype, 0.0)
+    if cap_fit:
+        for m in re.finditer(r"(?<![\w’'])(?:St\.\s)?[A-Z][\w’'.-]*(?:\s+(?:of\s+|the\s+|de\s+)?(?:St\.\s)?[A-Z][\w’'.-]*)*", sent):
+            if m.start() == 0 and " " not in m.group(0):
+                continue  # a lone capitalised first word is usually not a name
+            s, e = _trim(text, s0 + m.start(), s0 + m.end())
+            if e > s:
+                out.append(Candidate(s, e, "CAPS", cap_fit))
+    if atype in (Q.THING, Q.ENTITY, Q.DESCRIPTION) or target:
+        pos = 0
+        for m in list(_PHRASE_SPLIT.finditer(sent)) + [None]:
+            end = m.start() if m else len(sent)
+            s, e = _trim(text, s0 + pos, s0 + end)
+            n_words = len(text[s:e].split())
+            if 1 <= n_words <= 8:
+                has_target = bool(target) and re.search(r"\b" + re.escape(target[:-1] if len(target) > 4 else target),
+                                                        text[s:e], re.I)
+                fit = 0.8 if has_target else (0.35 if atype in (Q.THING, Q.DESCRIPTION) else 0.25)
+                out.append(Candidate(s, e, "PHRASE", fit))
+            pos = m.end() if m else len(sent)
+    return out
