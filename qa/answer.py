@@ -178,8 +178,33 @@ class Answerer:
                         got[i] = min(1.0, (float(sims[best]) - 0.35) / 0.35)
                         st.matches.append(cand_words[best][:2])
                 st.coverage = sum(g * w for g, w in zip(got, weights)) / total
+        # Key words missing from a sentence but present just before it (a pronoun's antecedent:
+        # "Palyuga … Now the court has fined him …") earn part of their weight.
         for st in sents:
+            got = getattr(st, "_got")
+            missing = [i for i, g in enumerate(got) if g < 1.0]
+            if missing:
+                ctx = self._context_stems(st)
+                extra = sum((0.6 - 0.6 * got[i]) * weights[i] for i in missing
+                            if kws[i].stem in ctx or (kws[i].skeleton and "~" + kws[i].skeleton in ctx))
+                st.coverage += extra / total
             st.score = 0.6 * st.coverage + 0.25 * st.hit.score + 0.15 * max(0.0, st.hit.dense)
+
+    def _context_stems(self, st: _Sentence) -> set[str]:
+        """Stems and name skeletons of the two sentences before `st` in its document."""
+        text = self.data.texts[st.doc]
+        sents = _doc_sentences(st.doc, text)
+        starts = [s for s, _ in sents]
+        i = int(np.searchsorted(np.asarray(starts), st.start))
+        out: set[str] = set()
+        for s, e in sents[max(0, i - 2): i]:
+            for _, _, w in words(text[s:e]):
+                out.add(stem(w))
+                if len(w) >= 4 and w[0].isupper():
+                    k = skeleton(w)
+                    if k:
+                        out.add("~" + k)
+        return out
 
     def _entities(self, st: _Sentence) -> list[tuple[int, int, str]]:
         rows = self.data.entities_of(st.doc)
@@ -220,17 +245,39 @@ class Answerer:
         frac = len(echo) / len(content) if content else 0.0
         if content and frac >= 1.0 and not re.search(r"\d", span):
             return 0.0  # only repeats the question's own words
-        # Distance from the candidate to the nearest matched key word, in words.
-        if st.matches:
-            dist = min(max(0, a - cand.end, cand.start - b) for a, b in st.matches
-                       if not (a >= cand.start and b <= cand.end)) if any(
-                not (a >= cand.start and b <= cand.end) for a, b in st.matches) else 40
-            prox = 1.0 / (1.0 + dist / 30.0)
+        # Closeness: the distance to the nearest matched key word, and how many of the key words
+        # sit within a window around the candidate (answers sit among the question's words).
+        outside = [(a, b) for a, b in st.matches if not (a >= cand.start and b <= cand.end)]
+        if outside:
+            dist = min(max(0, a - cand.end, cand.start - b) for a, b in outside)
+            near = sum(1 for a, b in outside if cand.start - 60 <= a and b <= cand.end + 60)
+            prox = 0.5 / (1.0 + dist / 30.0) + 0.5 * min(1.0, near / max(1, min(len(outside), 3)))
         else:
             prox = 0.2
+        cue = 1.0
+        before = text[max(st.start, cand.start - 40):cand.start].lower()
+        after = text[cand.end:min(st.end, cand.end + 40)]
+        if info.prep and re.search(r"\b" + info.prep + r"\s+(?:the\s+|a\s+|an\s+)?(?:[\w’'-]+\s+){0,2}$", before):
+            cue *= 1.5  # "which network did he speak on?" → "… on ABC"
+        if info.target and len(info.target) > 2:
+            t = stem(info.target)
+            adjacent = [stem(w) for _, _, w in words(before)[-2:]] + [stem(w) for _, _, w in words(after)[:1]]
+            near = [stem(w) for _, _, w in words(before[-25:])] + [stem(w) for _, _, w in words(after[:20])]
+            if t in adjacent:
+                cue *= 1.6  # "which outlet" → "news outlet Meduza", "the city of X", "X party"
+            elif t in near:
+                cue *= 1.2
+        if re.match(r"[’']s\b", after):
+            tail = stem((words(after[2:30]) or [(0, 0, "")])[0][2])
+            if tail in kst:
+                cue *= 0.4  # a possessor of a phrase the question already names: "Ukraine’s Kharkiv region"
+        if info.atype not in (Q.DESCRIPTION,) and re.match(r"\s+(?:[a-z][\w-]*\s+){0,3}[A-Z]", after):
+            nxt = re.match(r"\s+(?:[a-z][\w-]*\s+){0,3}([A-Z][\w’'-]*)", after)
+            if nxt and (stem(nxt.group(1)) in kst or (skeleton(nxt.group(1)) or "-") in ksk):
+                cue *= 0.6  # a title or modifier of a name the question already gives: "… official John Kirby"
         length = len(cws)
         brevity = 1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
-        return st.score * (0.35 + 0.65 * cand.fit) * (0.6 + 0.4 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity)
+        return st.score * (0.35 + 0.65 * cand.fit) * (0.6 + 0.4 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue
 
     # ------------------------------------------------------------------ public
 

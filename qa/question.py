@@ -61,6 +61,7 @@ class QuestionInfo:
     target: str = ""  # the noun after which/what ("network"), if any
     keywords: list[Keyword] = field(default_factory=list)
     subject: str = ""  # for "who is X?": X
+    prep: str = ""  # a stranded preposition ("which network did he speak on?" → "on")
 
 
 def _words_lower(text: str) -> list[str]:
@@ -162,7 +163,9 @@ def analyze(question: str) -> QuestionInfo:
     if atype == DESCRIPTION:
         m = re.search(r"\b(?:is|was|are|were)\s+(.+?)\s*\??$", question, re.I)
         subject = m.group(1) if m else ""
-    return QuestionInfo(question, atype, target, kws, subject)
+    ws = _words_lower(question)
+    prep = ws[-1] if len(ws) > 3 and ws[-1] in PREPOSITIONS else ""
+    return QuestionInfo(question, atype, target, kws, subject, prep)
 
 
 # ---------------------------------------------------------------- follow-up resolution

@@ -44,7 +44,7 @@ DATE_RE = re.compile(
     r"|(?:early|late|mid)[- ]\d{4}|\b(?:1[5-9]|20)\d{2}\b)",
 )
 REASON_MARKERS = re.compile(
-    r"\b(?:because(?:\s+of)?|due\s+to|as\s+a\s+result\s+of|owing\s+to|thanks\s+to|since|so\s+that|in\s+order\s+to|"
+    r"\b(?:because(?:\s+of)?|due\s+to|as\s+a\s+result\s+of|owing\s+to|thanks\s+to|so\s+that|in\s+order\s+to|"
     r"in\s+protest\s+(?:at|against|of)|in\s+response\s+to|on\s+(?:the\s+)?grounds\s+(?:of|that)|citing|"
     r"for\s+(?=[“\"‘']?\w+ing\b)|for\s+(?=[“\"‘']))", re.I)
 MANNER_MARKERS = re.compile(r"\b(?:by\s+(?=\w+ing\b)|through|via|using|with\s+the\s+help\s+of|on\s+Twitter|in\s+a\s+letter)\b", re.I)
@@ -122,9 +122,6 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
 
     for es, ee, label in ents:
         fit = table.get(label, 0.0)
-        if atype == Q.ORG and target and label in ("ORG", "NORP"):
-            # "which party" → an organisation whose name ends in "party" fits best.
-            fit = max(fit, 1.0)
         if fit:
             if label in ("ORG", "FAC", "WORK_OF_ART", "EVENT", "LAW") and text[es:es + 4].lower() == "the ":
                 es += 4
@@ -161,6 +158,9 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
         for m in REASON_MARKERS.finditer(sent):
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "REASON", 1.0)
+        for m in re.finditer(r"(?<!^)\bsince\s+(?!\d)", sent):  # causal "since" (a leading one is usually temporal)
+            end = _clause_after(sent, m.end() + 1, len(sent))
+            add(s0 + m.start(), s0 + end, "REASON", 0.6)
         for m in re.finditer(r"\b(?:over|after|for|amid|against)\s+(?=(?:his|her|their|its|the|a|an)\b)", sent):
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "REASON", 0.7)
@@ -218,7 +218,7 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
             if m.start() == 0 and " " not in m.group(0):
                 continue  # a lone capitalised first word is usually not a name
             s, e = _trim(text, s0 + m.start(), s0 + m.end())
-            if e > s:
+            if e > s and not re.search(r"-[a-z]+$", text[s:e]):  # "Russian-language" is an adjective
                 out.append(Candidate(s, e, "CAPS", cap_fit))
     if atype in (Q.THING, Q.ENTITY, Q.DESCRIPTION) or target:
         pos = 0

@@ -1,0 +1,59 @@
+# Two commands on a new machine:  `make run` (app on the bundled corpus)  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+QA     := $(VENV)/bin/qa
+INDEX  ?= index
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+
+.PHONY: install install-dev index run test test-fast eval bench clean browser
+
+# torch is installed first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# The end-to-end tests drive Debian's Chromium; install it when missing (needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
+
+$(INDEX)/CURRENT: | $(VENV)/.installed
+	$(QA) ingest corpus/ --index $(INDEX)
+
+index: install
+	$(QA) ingest corpus/ --index $(INDEX)
+
+run: install $(INDEX)/CURRENT
+	$(QA) serve --host $(HOST) --port $(PORT) --index $(INDEX)
+
+test: install-dev browser
+	$(PY) -m pytest -q
+
+test-fast: install-dev
+	$(PY) -m pytest -q -m "not e2e and not slow"
+
+eval: install $(INDEX)/CURRENT
+	$(QA) eval --gold eval/gold.jsonl --index $(INDEX) --out eval/report
+
+bench: install-dev $(INDEX)/CURRENT
+	$(PY) eval/bench.py --quick
+
+clean:
+	rm -rf $(VENV) $(INDEX) .pytest_cache test-artifacts
