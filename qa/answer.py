@@ -17,6 +17,7 @@ import numpy as np
 from qa import question as Q
 from qa.annotate import LABELS
 from qa.chunk import split_sentences
+from qa.gazetteer import CITY_NOUNS, COUNTRY_NOUNS, is_country
 from qa.metrics import normalize_answer
 from qa.models import Alternative, Answer, Citation, Hit
 from qa.spans import Candidate, candidates
@@ -27,7 +28,12 @@ from qa.text import STOPWORDS, edit_distance_limit, skeleton, stem, words
 VALUE_TYPES = frozenset({Q.COUNT, Q.MONEY, Q.QUANTITY, Q.DISTANCE, Q.DURATION, Q.AGE, Q.DATE})
 # Answer types that need a typed candidate: without one, the documents don't answer.
 STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.ORG, Q.REASON}
-SOFT_MATCH_MIN = 0.5  # word-embedding cosine above which two different words count as a paraphrase
+SOFT_MATCH_MIN = 0.5
+import os as _os
+_W = [float(x) for x in _os.environ.get("QA_W", "0.5,0.2,0.3").split(",")]
+# Names say what a question is about: a sentence that lacks them rarely answers it.
+NAME_WEIGHT = 2.0
+_PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|they|them|their|it|its)\b", re.I)  # word-embedding cosine above which two different words count as a paraphrase
 
 
 @dataclass
@@ -37,6 +43,8 @@ class _Sentence:
     end: int
     hit: Hit
     coverage: float = 0.0
+    sim: float = 0.0  # cosine similarity of question and sentence
+    names: float = 1.0  # share of the question's names found in the sentence or just before it
     score: float = 0.0
     matches: list[tuple[int, int]] = field(default_factory=list)  # character spans of matched key words
 
@@ -74,6 +82,7 @@ class Answerer:
         self._df = self._document_frequencies()
         self._n = max(1, data.n_passages)
         self._word_vecs: dict[str, np.ndarray] = {}
+        self._sent_vecs: dict[tuple[str, int, int], np.ndarray] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ signals
@@ -126,7 +135,7 @@ class Answerer:
     def _match(self, info: Q.QuestionInfo, sents: list[_Sentence]) -> None:
         """Key-word coverage of each sentence (IDF-weighted), with name variants and paraphrases."""
         kws = info.keywords
-        weights = [self.idf(k) for k in kws]
+        weights = [self.idf(k) * (NAME_WEIGHT if k.word[:1].isupper() else 1.0) for k in kws]
         total = sum(weights) or 1.0
         per_sent_words: list[list[tuple[int, int, str]]] = []
         unmatched: list[set[int]] = []
@@ -180,15 +189,40 @@ class Answerer:
                 st.coverage = sum(g * w for g, w in zip(got, weights)) / total
         # Key words missing from a sentence but present just before it (a pronoun's antecedent:
         # "Palyuga … Now the court has fined him …") earn part of their weight.
-        for st in sents:
+        sims = self._sentence_similarity(info.text, sents)
+        for st, sim in zip(sents, sims):
+            st.sim = sim
             got = getattr(st, "_got")
-            missing = [i for i, g in enumerate(got) if g < 1.0]
-            if missing:
+            missing = [i for i, g in enumerate(got) if g < 1.0 and kws[i].word[:1].isupper()]
+            if missing and _PRONOUN_RE.search(self.data.texts[st.doc][st.start:st.end]):
                 ctx = self._context_stems(st)
                 extra = sum((0.6 - 0.6 * got[i]) * weights[i] for i in missing
                             if kws[i].stem in ctx or (kws[i].skeleton and "~" + kws[i].skeleton in ctx))
                 st.coverage += extra / total
-            st.score = 0.6 * st.coverage + 0.25 * st.hit.score + 0.15 * max(0.0, st.hit.dense)
+            name_idx = [i for i, k in enumerate(kws) if k.word[:1].isupper()]
+            if name_idx:
+                ctx = self._context_stems(st) if any(got[i] < 1.0 for i in name_idx) else set()
+                found = sum(weights[i] for i in name_idx if got[i] >= 1.0 or kws[i].stem in ctx
+                            or (kws[i].skeleton and "~" + kws[i].skeleton in ctx))
+                st.names = found / sum(weights[i] for i in name_idx)
+            st.score = _W[0] * st.coverage + _W[1] * st.hit.score + _W[2] * max(0.0, st.sim)
+
+    def _sentence_similarity(self, question: str, sents: list[_Sentence]) -> list[float]:
+        """Cosine of question and sentence embeddings; sentence vectors are cached per process."""
+        if self.embedder is None or not sents:
+            return [s.hit.dense for s in sents]
+        keys = [(self.data.docs[s.doc].sha256, s.start, s.end) for s in sents]
+        with self._lock:
+            missing = [(k, s) for k, s in zip(keys, sents) if k not in self._sent_vecs]
+        if missing:
+            vecs = self.embedder.encode([self.data.texts[s.doc][s.start:s.end] for _, s in missing], batch_size=32)
+            with self._lock:
+                if len(self._sent_vecs) > 100_000:
+                    self._sent_vecs.clear()
+                self._sent_vecs.update(zip([k for k, _ in missing], vecs))
+        qv = self.embedder.encode_query(question)
+        with self._lock:
+            return [float(self._sent_vecs[k] @ qv) for k in keys]
 
     def _context_stems(self, st: _Sentence) -> set[str]:
         """Stems and name skeletons of the two sentences before `st` in its document."""
@@ -239,7 +273,7 @@ class Answerer:
         content = [w for w in cws if w.lower() not in STOPWORDS]
         if not content and not re.search(r"\d", span):
             return 0.0
-        kst = {k.stem for k in info.keywords}
+        kst = {k.stem for k in info.keywords if k.word.lower() != info.target}
         ksk = {k.skeleton for k in info.keywords if k.skeleton}
         echo = [w for w in content if stem(w) in kst or (len(w) >= 4 and skeleton(w) in ksk)]
         frac = len(echo) / len(content) if content else 0.0
@@ -263,18 +297,25 @@ class Answerer:
             t = stem(info.target)
             adjacent = [stem(w) for _, _, w in words(before)[-2:]] + [stem(w) for _, _, w in words(after)[:1]]
             near = [stem(w) for _, _, w in words(before[-25:])] + [stem(w) for _, _, w in words(after[:20])]
-            if t in adjacent:
+            if cand.kind == "TARGET" or t in [stem(w) for w in cws]:
+                cue *= 1.6
+            elif t in adjacent:
                 cue *= 1.6  # "which outlet" → "news outlet Meduza", "the city of X", "X party"
             elif t in near:
                 cue *= 1.2
         if re.match(r"[’']s\b", after):
             tail = stem((words(after[2:30]) or [(0, 0, "")])[0][2])
-            if tail in kst:
+            owned = [stem(w) for _, _, w in words(after[2:40])[:3]]
+            if tail in kst or (info.target and stem(info.target) in owned):
                 cue *= 0.4  # a possessor of a phrase the question already names: "Ukraine’s Kharkiv region"
         if info.atype not in (Q.DESCRIPTION,) and re.match(r"\s+(?:[a-z][\w-]*\s+){0,3}[A-Z]", after):
             nxt = re.match(r"\s+(?:[a-z][\w-]*\s+){0,3}([A-Z][\w’'-]*)", after)
             if nxt and (stem(nxt.group(1)) in kst or (skeleton(nxt.group(1)) or "-") in ksk):
                 cue *= 0.6  # a title or modifier of a name the question already gives: "… official John Kirby"
+        if info.atype == Q.PLACE and info.target in CITY_NOUNS | COUNTRY_NOUNS:
+            country = is_country(span)
+            if country != (info.target in COUNTRY_NOUNS):
+                cue *= 0.5  # "which city?" is not answered by a country, nor "which country?" by a city
         length = len(cws)
         brevity = 1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
         return st.score * (0.35 + 0.65 * cand.fit) * (0.6 + 0.4 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue
@@ -307,6 +348,8 @@ class Answerer:
         top = best[0]
         confidence = self._confidence(info, top, best)
         result.confidence = confidence
+        result.debug = {"cov": round(top.sent.coverage, 2), "names": round(top.sent.names, 2), "sim": round(top.sent.sim, 2),
+                        "fit": top.cand.fit, "hit": round(top.sent.hit.score, 2), "kind": top.cand.kind, "atype": info.atype}
         if confidence < self.threshold:
             return result
         result.answer = self.data.texts[top.sent.doc][top.cand.start:top.cand.end]
@@ -325,7 +368,11 @@ class Answerer:
     def _confidence(self, info: Q.QuestionInfo, top: _Scored, group: list[_Scored]) -> float:
         """A 0..1 score that rises with key-word coverage, type fit and support from several documents."""
         docs = {s.sent.doc for s in group}
-        conf = top.score * (1.0 + 0.05 * (len(docs) - 1))
+        # Evidence, not rank: how much of the question the answer's sentence covers, how similar it
+        # is, whether the candidate has the asked-for type, whether the question's names are there.
+        st = top.sent
+        evidence = 0.65 * st.coverage + 0.35 * max(0.0, st.sim)
+        conf = evidence * (0.5 + 0.5 * top.cand.fit) * (0.4 + 0.6 * st.names) * (1.0 + 0.05 * (len(docs) - 1))
         if info.atype in STRICT_TYPES and top.cand.fit < 0.6:
             conf *= 0.6
         return round(min(1.0, conf), 4)

@@ -44,6 +44,8 @@ class Settings:
     # Candidates pulled from each retriever before fusion.
     fusion_depth: int = 30
     rrf_k: int = 60
+    # Passages the answerer reads (at least k).
+    answer_depth: int = 8
     # Below this confidence the answerer abstains.
     abstain_threshold: float = 0.35
     max_question_chars: int = MAX_QUESTION_CHARS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
@@ -19,6 +20,7 @@ def normalize_answer(text: str) -> str:
 
 
 def exact_match(prediction: str | None, golds: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals any normalised gold answer; an abstention (None) scores 0."""
     if prediction is None or not golds:
         return 0.0
     p = normalize_answer(prediction)
@@ -54,17 +56,58 @@ def first_relevant_rank(ranked_docs: Sequence[str], relevant: Sequence[str]) -> 
 
 
 def recall_at(rank: int | None, k: int) -> float:
+    """1.0 when the first relevant item sits in the top `k` (rank from `first_relevant_rank`)."""
     return float(rank is not None and rank <= k)
 
 
 def reciprocal_rank(rank: int | None) -> float:
+    """1/rank, or 0.0 when nothing relevant was ranked; its mean over questions is MRR."""
     return 1.0 / rank if rank else 0.0
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); 0.0 for no values."""
+    """Nearest-rank percentile (q in 0..100): the smallest value with at least q% of values at or below it.
+
+    0.0 for no values. (p50 of 1..10 is 5, p95 of 1..100 is 95.)
+    """
     if not values:
         return 0.0
     s = sorted(values)
-    idx = max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))
+    # ceil(q·n/100) is the 1-based nearest rank; q·n is computed first so 95·20/100 is exactly 19.
+    idx = max(0, min(len(s) - 1, math.ceil(q * len(s) / 100) - 1))
     return float(s[idx])
+
+
+def mean_or_none(values: Sequence[float]) -> float | None:
+    """Arithmetic mean, or None when there is nothing to average (a metric without a denominator)."""
+    return sum(values) / len(values) if values else None
+
+
+def citation_is_exact(doc_text: str, start: int, end: int, cited: str) -> bool:
+    """True when a citation's text is exactly the document slice its offsets point at."""
+    return 0 <= start <= end <= len(doc_text) and doc_text[start:end] == cited
+
+
+def is_correct(answerable: bool, abstained: bool, f1: float, min_f1: float = 0.5) -> bool:
+    """Lenient correctness: F1 ≥ `min_f1` on an answerable question, an abstention on an unanswerable one."""
+    return (not abstained and f1 >= min_f1) if answerable else abstained
+
+
+def threshold_grid(step: float = 0.05) -> list[float]:
+    """Thresholds 0, step, 2·step, …, 1 (rounded, so 0.35 is 0.35 and not 0.35000000000000003)."""
+    n = int(round(1 / step))
+    return [round(i * step, 6) for i in range(n + 1)]
+
+
+def bucket_edges(width: float = 0.2) -> list[tuple[float, float]]:
+    """Half-open confidence buckets [0, w), [w, 2w), …; the last one also holds 1.0."""
+    n = int(round(1 / width))
+    return [(round(i * width, 6), round((i + 1) * width, 6)) for i in range(n)]
+
+
+def bucket_of(value: float, edges: Sequence[tuple[float, float]]) -> int:
+    """Index of the bucket holding `value`; values past the ends go to the first or last bucket."""
+    for i, (_lo, hi) in enumerate(edges):
+        if value < hi:
+            return i
+    return len(edges) - 1

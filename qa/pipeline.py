@@ -97,9 +97,11 @@ class Pipeline:
         retriever = live.retriever if mode == "hybrid" else Retriever(
             live.data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k, mode=mode)
         t1 = time.perf_counter()
-        found = retriever.search(resolved, k=k)
+        # The answerer reads a few more passages than are shown: an answer often sits just outside the top k.
+        found = retriever.search(resolved, k=max(k, self.settings.answer_depth))
         t2 = time.perf_counter()
         ans = live.answerer.answer(question, found.hits, history=history)
+        ans.passages = ans.passages[:k]
         t3 = time.perf_counter()
         ans.timings_ms = {"retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000,
                           **{f"retrieve_{k_}": v for k_, v in found.timings_ms.items()}}

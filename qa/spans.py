@@ -63,7 +63,7 @@ ENT_TYPES = {
     Q.QUANTITY: {"QUANTITY": 1.0, "CARDINAL": 0.6, "PERCENT": 1.0, "MONEY": 0.6},
     Q.DISTANCE: {"QUANTITY": 1.0, "CARDINAL": 0.5},
     Q.DURATION: {"DATE": 0.8, "TIME": 0.7, "CARDINAL": 0.3},
-    Q.AGE: {"DATE": 0.7, "CARDINAL": 0.9},
+    Q.AGE: {"CARDINAL": 0.3},
     Q.ENTITY: {"ORG": 0.6, "PERSON": 0.6, "GPE": 0.6, "LOC": 0.6, "NORP": 0.6, "WORK_OF_ART": 0.6,
                "EVENT": 0.6, "LAW": 0.6, "PRODUCT": 0.6, "FAC": 0.6},
     Q.THING: {"ORG": 0.5, "PERSON": 0.5, "GPE": 0.5, "NORP": 0.5, "WORK_OF_ART": 0.6, "EVENT": 0.5, "LAW": 0.5},
@@ -161,17 +161,85 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
         for m in re.finditer(r"(?<!^)\bsince\s+(?!\d)", sent):  # causal "since" (a leading one is usually temporal)
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "REASON", 0.6)
-        for m in re.finditer(r"\b(?:over|after|for|amid|against)\s+(?=(?:his|her|their|its|the|a|an)\b)", sent):
+        for m in re.finditer(r"\bon\s+(?:[\w-]+\s+){0,4}grounds\b", sent):  # "on humanitarian and legal grounds"
+            add(s0 + m.start(), s0 + m.end(), "REASON", 1.0)
+        for m in re.finditer(r"\b(?:over|after|for|amid|against|from)\s+(?=(?:his|her|their|its|the|a|an|[a-z]+ing)\b)", sent):
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "REASON", 0.7)
     elif atype == Q.MANNER:
         for m in MANNER_MARKERS.finditer(sent):
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "MANNER", 1.0)
+        # "in a phone interview", "in secret": a manner adverbial.
+        for m in re.finditer(r"\b(?:in|over)\s+a\s+(?:[\w-]+\s+){0,2}(?:interview|call|letter|statement|message|post|video|speech)\b", sent):
+            add(s0 + m.start(), s0 + m.end(), "MANNER", 1.0)
+    if atype in (Q.MANNER, Q.THING, Q.ENTITY):
+        # The predicate after an auxiliary: "was shot in the back", "simply ignored and fled without fighting".
+        for m in re.finditer(r"\b(?:was|were|been|being|got|have|has|had)\s+((?:\w+ly\s+)?[a-z]+(?:ed|en|t|wn|ng)\b)", sent):
+            end = _clause_after(sent, m.end(1), len(sent))
+            if end - m.start(1) < 80:
+                add(s0 + m.start(1), s0 + end, "PREDICATE", 0.6)
     elif atype == Q.DESCRIPTION:
         out.extend(_descriptions(text, s0, s1, subject_spans))
+    if target and atype in (Q.PLACE, Q.ORG, Q.PERSON, Q.ENTITY, Q.THING, Q.DATE):
+        out.extend(_around_target(text, s0, s1, atype, target))
+    if atype == Q.PLACE:
+        # "where did they post it?" → "on Twitter": a named thing after a locative preposition.
+        for es, ee, label in ents:
+            if label in ("ORG", "PRODUCT", "WORK_OF_ART", "PERSON") and re.search(r"\b(?:on|at|in)\s+$", text[max(s0, es - 4):es]):
+                add(es, ee, "LOCATIVE", 0.8)
     if atype in (Q.ENTITY, Q.THING, Q.PERSON, Q.ORG, Q.PLACE, Q.DESCRIPTION, Q.REASON, Q.MANNER):
         out.extend(_phrases(text, s0, s1, atype, target))
+    return out
+
+
+_DETERMINERS = frozenset("the a an this that these those his her their its our my your some any".split())
+
+
+def _around_target(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candidate]:
+    """Spans that the question's noun names: "Kharkiv region", "Semenovsky District",
+    "the charge of treason", "treason charges", "news outlet Meduza", "a city … called Kreminna"."""
+    out: list[Candidate] = []
+    sent = text[s0:s1]
+    stem_t = target[:-1] if target.endswith("s") and len(target) > 3 else target
+    named = atype in (Q.PLACE, Q.ORG, Q.PERSON)
+    for m in re.finditer(r"\b" + re.escape(stem_t) + r"(?:s|es)?\b", sent, re.I):
+        ts, te = s0 + m.start(), s0 + m.end()
+        before = text[s0:ts]
+        caps = re.search(r"((?:(?:St\.\s)?[A-Z][\w’'.-]*\s+){1,3})$", before)
+        if caps:
+            cs = ts - len(caps.group(1))
+            # Keep what follows a possessor or a leading function word:
+            # "In Ukraine’s Kharkiv region" → "Kharkiv region".
+            poss = list(re.finditer(r"[’']s\s+", text[cs:ts]))
+            if poss:
+                cs += poss[-1].end()
+            lead = re.match(r"(?:[A-Z][a-z]*\s+)", text[cs:ts])
+            while lead and lead.group(0).strip().lower() in Q.STOPWORDS | Q.PREPOSITIONS:
+                cs += lead.end()
+                lead = re.match(r"(?:[A-Z][a-z]*\s+)", text[cs:ts])
+            if cs < ts:
+                out.append(Candidate(cs, te, "TARGET", 1.0))
+        elif not named:
+            low = re.search(r"(?:^|\s)((?:[a-z][\w-]+\s+){1,2})$", before)
+            if low:
+                ws = low.group(1).split()
+                while ws and ws[0].lower() in _DETERMINERS:
+                    ws = ws[1:]
+                if ws and ws[-1].lower() not in _DETERMINERS and ws[-1].lower() not in Q.PREPOSITIONS:
+                    phrase = " ".join(ws)
+                    cs = ts - len(low.group(1)) + low.group(1).find(phrase)
+                    out.append(Candidate(cs, cs + len(phrase), "TARGET", 0.9))
+        after = text[te:s1]
+        m3 = re.match(r"\s+(?:of|called|named|known as)\s+((?:the\s+)?[\w’'-]+(?:\s+[A-Z][\w’'-]*)*)", after)
+        if m3:
+            cs = te + m3.start(1)
+            out.append(Candidate(cs, cs + len(m3.group(1)), "TARGET", 0.9))
+        m4 = re.match(r"\s+((?:[A-Z][\w’'-]*\s?){1,4})", after)
+        if m4:
+            cs = te + m4.start(1)
+            ce = cs + len(m4.group(1).rstrip())
+            out.append(Candidate(cs, ce, "TARGET", 1.0))
     return out
 
 
