@@ -152,6 +152,8 @@ class Answerer:
                         continue
                     if sw == k.stem or lw == k.word.lower():
                         got[i] = 1.0
+                        if k.word.lower() == info.target:
+                            continue  # the asked-for noun marks where answers are, not closeness to the question
                     elif k.skeleton and len(w) >= 4 and (w[0].isupper() or k.word[0].isupper()) and (
                             skeleton(w) == k.skeleton or _levenshtein_ok(lw, k.word.lower())):
                         got[i] = 1.0
@@ -316,6 +318,13 @@ class Answerer:
             country = is_country(span)
             if country != (info.target in COUNTRY_NOUNS):
                 cue *= 0.5  # "which city?" is not answered by a country, nor "which country?" by a city
+        # Entities that run through the whole collection (its topic) are rarely the specific answer.
+        if content:
+            spread = min(self._df.get(stem(w), 0) for w in content) / self._n
+            if spread > 0.25:
+                cue *= 0.7
+            elif spread > 0.12:
+                cue *= 0.85
         length = len(cws)
         brevity = 1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
         return st.score * (0.35 + 0.65 * cand.fit) * (0.6 + 0.4 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue

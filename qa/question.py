@@ -83,6 +83,15 @@ def _noun_category(noun: str) -> str:
     return ENTITY
 
 
+_COMMON_VERBS = frozenset("""called said told wrote made gave took left led won lost ran saw met sent put
+became began brought bought caught fell felt fought found got grew heard held kept knew paid rose sold
+spoke stood struck thought threw went""".split())
+
+
+def _looks_like_verb(word: str) -> bool:
+    return word in _COMMON_VERBS or (len(word) > 4 and word.endswith("ed") and not word.endswith("eed"))
+
+
 def _target_noun(ws: list[str], i: int) -> str:
     """Head noun of the phrase after a wh-word: 'which Russian city did…' → 'city',
     'what is the name of the party…' → 'party'."""
@@ -91,6 +100,8 @@ def _target_noun(ws: list[str], i: int) -> str:
     if j + 1 < len(ws) and ws[j] in ("is", "was", "are", "were") and ws[j + 1] in ("the", "a", "an"):
         j += 2
     while j < len(ws) and ws[j] not in AUX and ws[j] not in PREPOSITIONS and ws[j] not in WH:
+        if phrase and (_looks_like_verb(ws[j])):
+            break  # "which storm wrecked …": the noun phrase ends where the verb begins
         phrase.append(ws[j])
         j += 1
         if len(phrase) >= 3:

@@ -13,7 +13,7 @@ NUM_WORDS = ("one two three four five six seven eight nine ten eleven twelve thi
              "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
              "hundred dozen dozens hundreds thousands millions")
 _NUMWORD = r"(?:" + "|".join(NUM_WORDS.split()) + r")(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
-_SCALE = r"(?:\s+(?:million|billion|thousand|trillion|bn|m|k))?"
+_SCALE = r"(?:\s*(?:million|billion|thousand|trillion|bn|m|k)\b)?"
 CURRENCY_WORDS = ("dollars|dollar|euros|euro|pounds|pound|rubles|ruble|roubles|rouble|yen|yuan|francs|franc|"
                   "kroner|krona|kronor|hryvnias|hryvnia|rupees|rupee|pesos|peso|cents|pence")
 _CURRENCY_SYM = r"[$€£¥₽₴]"
@@ -23,6 +23,7 @@ MONEY_RE = re.compile(
     r"(?:\s*\((?:about\s+|around\s+)?(?:[A-Z]{1,3})?" + _CURRENCY_SYM + r"?\s?" + NUM + _SCALE + r"(?:\s+\w+)?\))?",
     re.I,
 )
+LENGTH_UNITS = r"kilometers|kilometres|km|miles|mile|meters|metres|m|feet|foot|ft|inches|cm|mm|yards"
 UNIT_WORDS = (r"kilometers|kilometres|km|miles|mile|meters|metres|m|feet|foot|ft|inches|cm|mm|kg|kilograms|tons|tonnes|"
               r"pounds|lbs|percent|per cent|%|degrees|hectares|acres|liters|litres|square kilometers|sq km")
 QUANTITY_RE = re.compile(
@@ -61,7 +62,7 @@ ENT_TYPES = {
     Q.COUNT: {"CARDINAL": 1.0, "QUANTITY": 0.6, "MONEY": 0.3, "PERCENT": 0.5},
     Q.MONEY: {"MONEY": 1.0, "QUANTITY": 0.5, "CARDINAL": 0.4, "PERCENT": 0.6},
     Q.QUANTITY: {"QUANTITY": 1.0, "CARDINAL": 0.6, "PERCENT": 1.0, "MONEY": 0.6},
-    Q.DISTANCE: {"QUANTITY": 1.0, "CARDINAL": 0.5},
+    Q.DISTANCE: {"CARDINAL": 0.3},
     Q.DURATION: {"DATE": 0.8, "TIME": 0.7, "CARDINAL": 0.3},
     Q.AGE: {"CARDINAL": 0.3},
     Q.ENTITY: {"ORG": 0.6, "PERSON": 0.6, "GPE": 0.6, "LOC": 0.6, "NORP": 0.6, "WORK_OF_ART": 0.6,
@@ -133,17 +134,20 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
 
     if atype == Q.MONEY:
         scan(MONEY_RE, "MONEY", 1.0)
-        scan(QUANTITY_RE, "QUANTITY", 0.6)
+        scan(QUANTITY_RE, "QUANTITY", 0.5)
     elif atype == Q.COUNT:
         for m in COUNT_RE.finditer(sent):
             tail = sent[m.end():m.end() + 12]
             if re.match(r"\s*(?:%|percent|per cent)", tail) or re.match(r"\d{4}$", m.group(0).strip()):
                 continue
             add(s0 + m.start(), s0 + m.end(), "COUNT", 1.0)
-    elif atype in (Q.QUANTITY, Q.DISTANCE):
+    elif atype == Q.DISTANCE:
+        for m in QUANTITY_RE.finditer(sent):
+            if re.search(r"\b(?:" + LENGTH_UNITS + r")\b(?:\s+away)?$", m.group(0), re.I):
+                add(s0 + m.start(), s0 + m.end(), "DISTANCE", 1.0)
+    elif atype == Q.QUANTITY:
         scan(QUANTITY_RE, "QUANTITY", 1.0)
-        if atype == Q.QUANTITY:
-            scan(MONEY_RE, "MONEY", 0.7)
+        scan(MONEY_RE, "MONEY", 0.7)
     elif atype == Q.DURATION:
         scan(DURATION_RE, "DURATION", 1.0)
     elif atype == Q.AGE:
@@ -153,7 +157,12 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
             g = next(i for i in (1, 2, 3) if m.group(i))
             add(s0 + m.start(g), s0 + m.end(g), "AGE", 1.0)
     elif atype == Q.DATE:
-        scan(DATE_RE, "DATE", 1.0)
+        if target == "year":
+            for m in re.finditer(r"\b(?:1[5-9]|20)\d{2}\b", sent):
+                add(s0 + m.start(), s0 + m.end(), "YEAR", 1.0)
+            scan(DATE_RE, "DATE", 0.7)
+        else:
+            scan(DATE_RE, "DATE", 1.0)
     elif atype == Q.REASON:
         for m in REASON_MARKERS.finditer(sent):
             end = _clause_after(sent, m.end() + 1, len(sent))
@@ -181,8 +190,13 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
                 add(s0 + m.start(1), s0 + end, "PREDICATE", 0.6)
     elif atype == Q.DESCRIPTION:
         out.extend(_descriptions(text, s0, s1, subject_spans))
-    if target and atype in (Q.PLACE, Q.ORG, Q.PERSON, Q.ENTITY, Q.THING, Q.DATE):
+    if target and atype in (Q.PLACE, Q.ORG, Q.PERSON, Q.ENTITY, Q.THING):
         out.extend(_around_target(text, s0, s1, atype, target))
+    if atype == Q.PERSON:
+        # "who came with them?" → "a lawyer": a person named by role.
+        nouns = "|".join(sorted(Q.PERSON_NOUNS, key=len, reverse=True))
+        for m in re.finditer(r"\b(?:a|an|the|his|her|their)\s+(?:[a-z-]+\s+)?(?:" + nouns + r")\b", sent):
+            add(s0 + m.start(), s0 + m.end(), "ROLE", 0.6)
     if atype == Q.PLACE:
         # "where did they post it?" → "on Twitter": a named thing after a locative preposition.
         for es, ee, label in ents:
@@ -237,7 +251,8 @@ def _around_target(text: str, s0: int, s1: int, atype: str, target: str) -> list
             out.append(Candidate(cs, cs + len(m3.group(1)), "TARGET", 0.9))
         m4 = re.match(r"\s+((?:[A-Z][\w’'-]*\s?){1,4})", after)
         if m4:
-            cs = te + m4.start(1)
+            # A capitalised noun is part of the name: "Storm Idris", "Lake Geneva".
+            cs = ts if text[ts].isupper() else te + m4.start(1)
             ce = cs + len(m4.group(1).rstrip())
             out.append(Candidate(cs, ce, "TARGET", 1.0))
     return out
@@ -270,6 +285,7 @@ def _descriptions(text: str, s0: int, s1: int, subject_spans: list[tuple[int, in
     return out
 
 
+_CALENDAR = re.compile(r"(?:" + MONTHS + "|" + WEEKDAYS + r")", re.I)
 _PHRASE_SPLIT = re.compile(r"[,;:()“”\"]|\s[–—-]\s|\b(?:and|or|but|that|which|who|because|while|when|after|"
                            r"is|are|was|were|has|have|had|said|says|told|will|would)\b")
 
@@ -286,7 +302,7 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
             if m.start() == 0 and " " not in m.group(0):
                 continue  # a lone capitalised first word is usually not a name
             s, e = _trim(text, s0 + m.start(), s0 + m.end())
-            if e > s and not re.search(r"-[a-z]+$", text[s:e]):  # "Russian-language" is an adjective
+            if e > s and not re.search(r"-[a-z]+$", text[s:e]) and not _CALENDAR.fullmatch(text[s:e]):
                 out.append(Candidate(s, e, "CAPS", cap_fit))
     if atype in (Q.THING, Q.ENTITY, Q.DESCRIPTION) or target:
         pos = 0
