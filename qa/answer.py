@@ -29,8 +29,6 @@ VALUE_TYPES = frozenset({Q.COUNT, Q.MONEY, Q.QUANTITY, Q.DISTANCE, Q.DURATION, Q
 # Answer types that need a typed candidate: without one, the documents don't answer.
 STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.ORG, Q.REASON}
 SOFT_MATCH_MIN = 0.5
-import os as _os
-_W = [float(x) for x in _os.environ.get("QA_W", "0.5,0.2,0.3").split(",")]
 # Names say what a question is about: a sentence that lacks them rarely answers it.
 NAME_WEIGHT = 2.0
 _PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|they|them|their|it|its)\b", re.I)  # word-embedding cosine above which two different words count as a paraphrase
@@ -46,7 +44,7 @@ class _Sentence:
     sim: float = 0.0  # cosine similarity of question and sentence
     names: float = 1.0  # share of the question's names found in the sentence or just before it
     score: float = 0.0
-    matches: list[tuple[int, int]] = field(default_factory=list)  # character spans of matched key words
+    matches: list[tuple[int, int, float]] = field(default_factory=list)  # matched key words: span, weight share
 
 
 @dataclass
@@ -54,6 +52,7 @@ class _Scored:
     cand: Candidate
     sent: _Sentence
     score: float
+    local: float = 0.0  # share of the question's key words within a clause's reach of the candidate
 
 
 def _levenshtein_ok(a: str, b: str) -> bool:
@@ -159,7 +158,7 @@ class Answerer:
                         got[i] = 1.0
                     else:
                         continue
-                    st.matches.append((a, b))
+                    st.matches.append((a, b, weights[i] / total))
             st.coverage = sum(g * w for g, w in zip(got, weights)) / total
             unmatched.append({i for i, g in enumerate(got) if g < 1.0})
             st.score = st.coverage  # refined below
@@ -187,7 +186,7 @@ class Answerer:
                     best = int(np.argmax(sims))
                     if sims[best] >= SOFT_MATCH_MIN:
                         got[i] = min(1.0, (float(sims[best]) - 0.35) / 0.35)
-                        st.matches.append(cand_words[best][:2])
+                        st.matches.append((*cand_words[best][:2], got[i] * weights[i] / total))
                 st.coverage = sum(g * w for g, w in zip(got, weights)) / total
         # Key words missing from a sentence but present just before it (a pronoun's antecedent:
         # "Palyuga … Now the court has fined him …") earn part of their weight.
@@ -207,7 +206,7 @@ class Answerer:
                 found = sum(weights[i] for i in name_idx if got[i] >= 1.0 or kws[i].stem in ctx
                             or (kws[i].skeleton and "~" + kws[i].skeleton in ctx))
                 st.names = found / sum(weights[i] for i in name_idx)
-            st.score = _W[0] * st.coverage + _W[1] * st.hit.score + _W[2] * max(0.0, st.sim)
+            st.score = 0.5 * st.coverage + 0.2 * st.hit.score + 0.3 * max(0.0, st.sim)
 
     def _sentence_similarity(self, question: str, sents: list[_Sentence]) -> list[float]:
         """Cosine of question and sentence embeddings; sentence vectors are cached per process."""
@@ -268,6 +267,14 @@ class Answerer:
             spans = [(st.start + a, st.start + b) for a, b, w in ws if (skeleton(w) or w.lower()) == last]
         return spans
 
+    @staticmethod
+    def _local(st: _Sentence, cand: Candidate, reach: int = 100) -> float:
+        seen: dict[tuple[int, int], float] = {}
+        for a, b, w in st.matches:
+            if cand.start - reach <= a and b <= cand.end + reach and not (a >= cand.start and b <= cand.end):
+                seen[(a, b)] = max(seen.get((a, b), 0.0), w)
+        return min(1.0, sum(seen.values()))
+
     def _score(self, info: Q.QuestionInfo, st: _Sentence, cand: Candidate) -> float:
         text = self.data.texts[st.doc]
         span = text[cand.start:cand.end]
@@ -283,7 +290,7 @@ class Answerer:
             return 0.0  # only repeats the question's own words
         # Closeness: the distance to the nearest matched key word, and how many of the key words
         # sit within a window around the candidate (answers sit among the question's words).
-        outside = [(a, b) for a, b in st.matches if not (a >= cand.start and b <= cand.end)]
+        outside = [(a, b) for a, b, _ in st.matches if not (a >= cand.start and b <= cand.end)]
         if outside:
             dist = min(max(0, a - cand.end, cand.start - b) for a, b in outside)
             near = sum(1 for a, b in outside if cand.start - 60 <= a and b <= cand.end + 60)
@@ -348,7 +355,7 @@ class Answerer:
                                    info.target, subj):
                 sc = self._score(info, st, cand)
                 if sc > 0:
-                    scored.append(_Scored(cand, st, sc))
+                    scored.append(_Scored(cand, st, sc, self._local(st, cand)))
         if not scored:
             result.confidence = round(0.3 * sents[0].score, 4)
             return result
@@ -357,8 +364,6 @@ class Answerer:
         top = best[0]
         confidence = self._confidence(info, top, best)
         result.confidence = confidence
-        result.debug = {"cov": round(top.sent.coverage, 2), "names": round(top.sent.names, 2), "sim": round(top.sent.sim, 2),
-                        "fit": top.cand.fit, "hit": round(top.sent.hit.score, 2), "kind": top.cand.kind, "atype": info.atype}
         if confidence < self.threshold:
             return result
         result.answer = self.data.texts[top.sent.doc][top.cand.start:top.cand.end]
@@ -380,7 +385,7 @@ class Answerer:
         # Evidence, not rank: how much of the question the answer's sentence covers, how similar it
         # is, whether the candidate has the asked-for type, whether the question's names are there.
         st = top.sent
-        evidence = 0.65 * st.coverage + 0.35 * max(0.0, st.sim)
+        evidence = 0.35 * st.coverage + 0.35 * top.local + 0.3 * max(0.0, st.sim)
         conf = evidence * (0.5 + 0.5 * top.cand.fit) * (0.4 + 0.6 * st.names) * (1.0 + 0.05 * (len(docs) - 1))
         if info.atype in STRICT_TYPES and top.cand.fit < 0.6:
             conf *= 0.6

@@ -102,7 +102,9 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
         "# docqa evaluation",
         f"Gold `{meta['gold']}`: {summary['n']} questions, {summary['n_answerable']} answerable. "
         f"Index `{meta['index']}`, k = {meta['k']}, abstain threshold {t}. Run time {meta['seconds']} s "
-        "(model load, all three systems, warm-up and threshold re-check).",
+        "(model load, all three systems, warm-up and threshold re-check); "
+        f"torch threads {meta.get('torch_threads')}, 1-minute load average at start {meta.get('load_avg')} "
+        "(latencies rise steeply when other processes share the CPU).",
     ]
     if meta.get("warnings"):
         parts.append("**Warnings**\n\n" + "\n".join(f"- {w}" for w in meta["warnings"]))

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from qa import metrics as M
 from qa.chunk import split_sentences
 from qa.config import Settings
+from qa.embed import Embedder
 from qa.errors import DocQAError
 from qa.models import Answer, Passage
+from qa.retrieve import Retriever
 from qa.text import content_words
+
+if TYPE_CHECKING:  # the pipeline (and the answerer) load only when a run starts
+    from qa.pipeline import Pipeline
 
 SYSTEM = "system"
 BASELINES = ("bm25", "dense")  # name → retrieval mode below
@@ -175,24 +183,24 @@ class _Uncached:
     """The pipeline's embedder without its query cache, so a baseline's latency includes embedding the
     question (the system already embedded it, and a cache hit would make dense retrieval look free)."""
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self.inner = embedder
         self.name, self.dim = embedder.name, embedder.dim
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         return self.inner.encode(texts, batch_size=batch_size)
 
-    def encode_query(self, text: str) -> Any:
+    def encode_query(self, text: str) -> np.ndarray:
         return self.inner.encode([text], batch_size=1)[0]
 
 
-def _citation(pipe: Any, doc_id: str, start: int, end: int, text: str) -> tuple[dict[str, Any], bool]:
+def _citation(pipe: Pipeline, doc_id: str, start: int, end: int, text: str) -> tuple[dict[str, Any], bool]:
     data = pipe.live.data
     exact = doc_id in data.doc_index and M.citation_is_exact(data.text_of(doc_id), start, end, text)
     return {"doc_id": doc_id, "start": start, "end": end, "text": text}, exact
 
 
-def _system_run(pipe: Any, question: str, k: int) -> Run:
+def _system_run(pipe: Pipeline, question: str, k: int) -> Run:
     t0 = time.perf_counter()
     ans: Answer = pipe.ask(question, k=k)
     latency = (time.perf_counter() - t0) * 1000
@@ -205,7 +213,7 @@ def _system_run(pipe: Any, question: str, k: int) -> Run:
     return Run(ans.answer, float(ans.confidence), cite, exact, tuple(h.passage.doc_id for h in hits), latency)
 
 
-def _baseline_run(pipe: Any, retriever: Any, question: str, k: int) -> Run:
+def _baseline_run(pipe: Pipeline, retriever: Retriever, question: str, k: int) -> Run:
     t0 = time.perf_counter()
     hits = retriever.search(question, k=max(RANK_DEPTH, k)).hits
     answer, cite, exact = None, None, False
@@ -218,7 +226,7 @@ def _baseline_run(pipe: Any, retriever: Any, question: str, k: int) -> Run:
     return Run(answer, None, cite, exact, tuple(h.passage.doc_id for h in hits), latency)
 
 
-def run(pipe: Any, gold: Sequence[GoldItem], k: int) -> list[Record]:
+def run(pipe: Pipeline, gold: Sequence[GoldItem], k: int) -> list[Record]:
     """Answer every gold question with the system (`pipe.ask`) and both baselines, after one warm-up.
 
     Args:
@@ -228,8 +236,6 @@ def run(pipe: Any, gold: Sequence[GoldItem], k: int) -> list[Record]:
     Returns:
         One Record per gold item, in order.
     """
-    from qa.retrieve import Retriever
-
     settings = pipe.settings
     embedder = _Uncached(pipe.embedder)
     retrievers = {name: Retriever(pipe.live.data, embedder, depth=settings.fusion_depth,
@@ -303,7 +309,7 @@ def summarize(records: Sequence[Record], threshold: float) -> dict[str, Any]:
     return out
 
 
-def evaluate(pipe: Any, gold_items: Sequence[GoldItem], k: int, threshold: float) -> dict[str, Any]:
+def evaluate(pipe: Pipeline, gold_items: Sequence[GoldItem], k: int, threshold: float) -> dict[str, Any]:
     """Run and score a gold set: `pipe` built with abstain_threshold=0, `threshold` the one `qa ask` uses."""
     return summarize(run(pipe, gold_items, k), threshold)
 
@@ -337,7 +343,7 @@ def threshold_curve(records: Sequence[Record], step: float = 0.05) -> list[dict[
     return out
 
 
-def recheck_threshold(reference: Any, records: Sequence[Record], k: int, threshold: float, n: int = 5) -> list[str]:
+def recheck_threshold(reference: Pipeline, records: Sequence[Record], k: int, threshold: float, n: int = 5) -> list[str]:
     """Ask `reference` (a pipeline at the real threshold) the `n` questions whose confidence is nearest the
     threshold; return a description of each whose answer differs from the re-thresholded one."""
     near = sorted(records, key=lambda r: abs((r.runs[SYSTEM].confidence or 0.0) - threshold))[:n]
@@ -374,6 +380,12 @@ def result_rows(records: Sequence[Record], threshold: float) -> list[dict[str, A
 # ---------------------------------------------------------------------------------------------- command
 
 
+def _torch_threads() -> int | None:
+    """Intra-op threads of an already-imported torch: latencies depend on it when the CPU is shared."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
 def main(args: argparse.Namespace) -> int:
     """`qa eval`: args.gold, args.index, args.k, args.json, args.out. Returns 0 whatever the scores."""
     from qa import eval_report
@@ -387,6 +399,7 @@ def main(args: argparse.Namespace) -> int:
         raise DocQAError(f"-k must be between 1 and 50, got {k}.")
     current_generation(settings.index_dir)  # a missing index fails here, before the model loads
     threshold = settings.abstain_threshold
+    load_avg = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
     pipe = Pipeline(replace(settings, abstain_threshold=0.0)).load()
     unknown = sorted({s for g in gold for s in g.sources} - set(pipe.live.data.doc_index))
@@ -402,7 +415,8 @@ def main(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     meta = {"gold": str(args.gold), "index": str(settings.index_dir), "k": k, "threshold": threshold,
-            "seconds": round(elapsed, 1), "warnings": warnings}
+            "seconds": round(elapsed, 1), "warnings": warnings, "load_avg": load_avg,
+            "torch_threads": _torch_threads()}
     if args.out:
         eval_report.write(Path(args.out), summary, records, meta)
     if args.json:
