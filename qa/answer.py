@@ -267,6 +267,17 @@ class Answerer:
             spans = [(st.start + a, st.start + b) for a, b, w in ws if (skeleton(w) or w.lower()) == last]
         return spans
 
+    def _unit_follows(self, unit: str, after: str) -> bool:
+        following = [w for _, _, w in words(after)[:3] if w.lower() not in STOPWORDS]
+        if not following:
+            return False
+        u = stem(unit)
+        if any(stem(w) == u for w in following):
+            return True
+        vecs = self._vectors([unit.lower()] + [w.lower() for w in following])
+        uv = vecs.get(unit.lower())
+        return uv is not None and any(float(vecs[w.lower()] @ uv) >= SOFT_MATCH_MIN for w in following if w.lower() in vecs)
+
     @staticmethod
     def _local(st: _Sentence, cand: Candidate, reach: int = 100) -> float:
         seen: dict[tuple[int, int], float] = {}
@@ -325,6 +336,10 @@ class Answerer:
             country = is_country(span)
             if country != (info.target in COUNTRY_NOUNS):
                 cue *= 0.5  # "which city?" is not answered by a country, nor "which country?" by a city
+        if info.atype == Q.COUNT and info.target and cand.kind in ("COUNT", "CARDINAL"):
+            # "how many children" needs a number of children: the unit must follow the number.
+            if not self._unit_follows(info.target, text[cand.end:min(st.end, cand.end + 40)]):
+                cue *= 0.45
         # Entities that run through the whole collection (its topic) are rarely the specific answer.
         if content:
             spread = min(self._df.get(stem(w), 0) for w in content) / self._n

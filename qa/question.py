@@ -36,7 +36,8 @@ location square street neighborhood neighbourhood territory county island contin
 harbor river lake mountain border hometown settlement oblast
 """.split())
 TIME_NOUNS = frozenset("day date month year time week weekday season decade century hour morning evening".split())
-NUMBER_NOUNS = frozenset("number amount count total figure sum percentage share quantity".split())
+NUMBER_NOUNS = frozenset("number amount count total figure sum quantity".split())
+SHARE_NOUNS = frozenset("percentage share proportion rate fraction percent".split())
 
 AUX = frozenset("""do does did is are was were be been has have had can could will would shall should may
 might must""".split())
@@ -80,6 +81,8 @@ def _noun_category(noun: str) -> str:
         return DATE
     if n in NUMBER_NOUNS:
         return COUNT
+    if n in SHARE_NOUNS:
+        return QUANTITY
     return ENTITY
 
 
@@ -100,6 +103,9 @@ def _target_noun(ws: list[str], i: int) -> str:
     if j + 1 < len(ws) and ws[j] in ("is", "was", "are", "were") and ws[j + 1] in ("the", "a", "an"):
         j += 2
     while j < len(ws) and ws[j] not in AUX and ws[j] not in PREPOSITIONS and ws[j] not in WH:
+        if ws[j] in ("other", "more", "different", "separate", "new", "additional", "many", "much"):
+            j += 1
+            continue
         if phrase and (_looks_like_verb(ws[j])):
             break  # "which storm wrecked …": the noun phrase ends where the verb begins
         phrase.append(ws[j])
@@ -115,10 +121,12 @@ def classify(question: str) -> tuple[str, str]:
     """(answer type, target noun) from the question's wording."""
     ws = _words_lower(question)
     text = " ".join(ws)
-    m = re.search(r"\bhow (many|much)\b\s*(\w*)", text)
+    m = re.search(r"\bhow (many|much)\b", text)
     if m:
         # "how much" is money or another measured amount; "how many" counts things.
-        return (MONEY if m.group(1) == "much" else COUNT), ("" if m.group(2) in AUX else m.group(2))
+        i = ws.index(m.group(1))
+        unit = _target_noun(ws, i)
+        return (MONEY if m.group(1) == "much" else COUNT), unit
     if re.search(r"\bhow old\b", text):
         return AGE, ""
     if re.search(r"\bhow long\b", text):
