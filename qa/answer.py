@@ -41,6 +41,7 @@ class _Sentence:
     end: int
     hit: Hit
     coverage: float = 0.0
+    literal: float = 0.0  # coverage by spelling alone (no paraphrase matches)
     sim: float = 0.0  # cosine similarity of question and sentence
     names: float = 1.0  # share of the question's names found in the sentence or just before it
     score: float = 0.0
@@ -136,6 +137,9 @@ class Answerer:
         kws = info.keywords
         weights = [self.idf(k) * (NAME_WEIGHT if k.word[:1].isupper() else 1.0) for k in kws]
         total = sum(weights) or 1.0
+        # A question typed all in lower case may still name people ("who is john kirby"): then longer
+        # words may match names by spelling variants too.
+        lowercase_question = not any(w[:1].isupper() for _, _, w in words(info.text)[1:])
         per_sent_words: list[list[tuple[int, int, str]]] = []
         unmatched: list[set[int]] = []
         for st in sents:
@@ -153,13 +157,15 @@ class Answerer:
                         got[i] = 1.0
                         if k.word.lower() == info.target:
                             continue  # the asked-for noun marks where answers are, not closeness to the question
-                    elif k.skeleton and len(w) >= 4 and (w[0].isupper() or k.word[0].isupper()) and (
+                    elif k.skeleton and len(w) >= 4 and w[0].isupper() and (k.word[0].isupper() or (
+                            lowercase_question and len(k.word) >= 6)) and (
                             skeleton(w) == k.skeleton or _levenshtein_ok(lw, k.word.lower())):
                         got[i] = 1.0
                     else:
                         continue
                     st.matches.append((a, b, weights[i] / total))
             st.coverage = sum(g * w for g, w in zip(got, weights)) / total
+            st.literal = st.coverage
             unmatched.append({i for i, g in enumerate(got) if g < 1.0})
             st.score = st.coverage  # refined below
             setattr(st, "_got", got)
@@ -401,6 +407,8 @@ class Answerer:
         # is, whether the candidate has the asked-for type, whether the question's names are there.
         st = top.sent
         evidence = 0.35 * st.coverage + 0.35 * top.local + 0.3 * max(0.0, st.sim)
+        if st.literal == 0.0 and st.names == 1.0:
+            evidence *= 0.3  # not one of the question's words is there: meaning alone is too weak a link
         conf = evidence * (0.5 + 0.5 * top.cand.fit) * (0.4 + 0.6 * st.names) * (1.0 + 0.05 * (len(docs) - 1))
         if info.atype in STRICT_TYPES and top.cand.fit < 0.6:
             conf *= 0.6

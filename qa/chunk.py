@@ -11,11 +11,14 @@ from qa.models import Passage, Sentence
 ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof st sr jr mt ft gen col lt sgt capt cmdr adm gov sen rep pres rev hon
-    vs etc inc ltd co corp dept univ est approx fig no nos vol pp ed eds al cf ie eg
+    vs etc inc ltd co corp dept univ est approx ed eds al cf ie eg
     jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
     u.s u.k u.n e.u a.m p.m d.c
     """.split()
 )
+
+# Abbreviations that only stand before a number ("No. 5", "Fig. 2"); "she said no." ends a sentence.
+NUMBER_ABBREVIATIONS = frozenset("no nos vol pp fig art p".split())
 
 # Candidate sentence ends: terminal punctuation, then any closing quotes/brackets.
 _END = re.compile(r"""[.!?…]+["'”’»)\]]*|\n\s*\n|(?<=[”"])\s*\n""")
@@ -32,6 +35,9 @@ def _is_abbreviation(text: str, dot: int) -> bool:
         return False
     if word in ABBREVIATIONS:
         return True
+    if word in NUMBER_ABBREVIATIONS:
+        rest = text[dot + 1 : dot + 4].lstrip()
+        return bool(rest) and rest[0].isdigit()
     # Single capital initial ("J. Smith") or dotted acronym ("U.S.", "R.").
     raw = text[i:dot]
     if len(raw) == 1 and raw.isupper():

@@ -55,7 +55,7 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _system(summary: dict[str, Any], name: str) -> dict[str, Any]:
-    return summary if name == SYSTEM else summary["baselines"][name]  # type: ignore[no-any-return]
+    return summary if name == SYSTEM else summary["baselines"][name]
 
 
 def _overall_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -100,11 +100,11 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
     t = meta["threshold"]
     parts = [
         "# docqa evaluation",
-        f"Gold `{meta['gold']}`: {summary['n']} questions, {summary['n_answerable']} answerable. "
-        f"Index `{meta['index']}`, k = {meta['k']}, abstain threshold {t}. Run time {meta['seconds']} s "
-        "(model load, all three systems, warm-up and threshold re-check); "
-        f"torch threads {meta.get('torch_threads')}, 1-minute load average at start {meta.get('load_avg')} "
-        "(latencies rise steeply when other processes share the CPU).",
+        (f"Gold `{meta['gold']}`: {summary['n']} questions, {summary['n_answerable']} answerable. "
+         f"Index `{meta['index']}`, k = {meta['k']}, abstain threshold {t}. Run time {meta['seconds']} s "
+         "(model load, all three systems, warm-up and threshold re-check); "
+         f"torch threads {meta.get('torch_threads')}, 1-minute load average at start {meta.get('load_avg')} "
+         "(latencies rise steeply when other processes share the CPU)."),
     ]
     if meta.get("warnings"):
         parts.append("**Warnings**\n\n" + "\n".join(f"- {w}" for w in meta["warnings"]))
@@ -119,8 +119,8 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
     buckets = confidence_buckets(records, t)
     parts += [
         "## Accuracy by confidence (system)",
-        f"Correct = F1 ≥ 0.5 on an answerable question, or an abstention on an unanswerable one. "
-        f"Answered = not abstained at threshold {t}; its precision counts F1 ≥ 0.5 on answerable questions.",
+        ("Correct = F1 ≥ 0.5 on an answerable question, or an abstention on an unanswerable one. "
+         f"Answered = not abstained at threshold {t}; its precision counts F1 ≥ 0.5 on answerable questions."),
         _md_table(["confidence", "questions", "share correct", "answered", "answered with F1 ≥ 0.5"],
                   [[f"[{b['lo']:.1f}, {b['hi']:.1f}{']' if b['hi'] >= 1 else ')'}", str(b["n"]),
                     _fmt("x", b["share_correct"]), str(b["answered"]), _fmt("x", b["answered_share_ok"])]
@@ -129,8 +129,8 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
     curve = threshold_curve(records)
     parts += [
         "## Abstention trade-off (system)",
-        "The system's recorded confidence re-thresholded: an answer with confidence < t becomes an abstention. "
-        f"The current threshold ({t}) is in bold.",
+        ("The system's recorded confidence re-thresholded: an answer with confidence < t becomes an abstention "
+         f"(one run at threshold 0; `qa ask` gives the same answers at every t). The current threshold ({t}) is in bold."),
         _md_table(["threshold", "F1 (answerable)", "EM (answerable)", "no-answer accuracy", "false-abstain rate"],
                   [[(f"**{c['threshold']:.2f}**" if abs(c["threshold"] - t) < 1e-9 else f"{c['threshold']:.2f}"),
                     _fmt("x", c["f1"]), _fmt("x", c["exact_match"]), _fmt("x", c["no_answer_accuracy"]),
@@ -163,7 +163,8 @@ def _charts(out: Path, summary: dict[str, Any], records: Sequence[Record], thres
     import matplotlib.pyplot as plt
     import numpy as np
 
-    kinds = ["overall", *summary["by_kind"]]
+    # Kinds without answerable questions have no F1: leave them off rather than draw empty slots.
+    kinds = ["overall", *(k for k, m in summary["by_kind"].items() if m["n_answerable"])]
     fig, ax = plt.subplots(figsize=(max(8.0, 1.0 * len(kinds)), 4.5))
     width = 0.8 / len(SYSTEMS)
     x = np.arange(len(kinds))

@@ -21,7 +21,7 @@ import numpy as np
 
 from qa import metrics as M
 from qa.chunk import split_sentences
-from qa.config import Settings
+from qa.config import MAX_QUESTION_CHARS, Settings
 from qa.embed import Embedder
 from qa.errors import DocQAError
 from qa.models import Answer, Passage
@@ -140,6 +140,9 @@ def load_gold(path: Path | str) -> list[GoldItem]:
         question = obj["question"]
         if not isinstance(question, str) or not question.strip():
             raise _fail(path, no, "'question' must be a non-empty string.")
+        if len(question.strip()) > MAX_QUESTION_CHARS:
+            raise _fail(path, no, f"the question is {len(question.strip()):,} characters long; "
+                                  f"`qa ask` takes at most {MAX_QUESTION_CHARS:,}.")
         answerable = obj["answerable"]
         if not isinstance(answerable, bool):
             raise _fail(path, no, f"'answerable' must be true or false, got {json.dumps(answerable)}.")
@@ -191,7 +194,8 @@ class _Uncached:
         return self.inner.encode(texts, batch_size=batch_size)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.inner.encode([text], batch_size=1)[0]
+        vec: np.ndarray = self.inner.encode([text], batch_size=1)[0]
+        return vec
 
 
 def _citation(pipe: Pipeline, doc_id: str, start: int, end: int, text: str) -> tuple[dict[str, Any], bool]:
@@ -204,7 +208,8 @@ def _system_run(pipe: Pipeline, question: str, k: int) -> Run:
     t0 = time.perf_counter()
     ans: Answer = pipe.ask(question, k=k)
     latency = (time.perf_counter() - t0) * 1000
-    # Rank with the same retriever `ask` used, deeper; its top k are the passages `ask` answered from.
+    # Rank again with the retriever `ask` used, ten deep (a prefix-stable ranking: its top k are the
+    # passages `ask` returned); the query vector is cached by now and this is not timed.
     hits = pipe.live.retriever.search(ans.resolved_question or question, k=max(RANK_DEPTH, k)).hits
     cite, exact = None, False
     if ans.answer is not None and ans.citations:
@@ -317,7 +322,8 @@ def evaluate(pipe: Pipeline, gold_items: Sequence[GoldItem], k: int, threshold: 
 def confidence_buckets(records: Sequence[Record], threshold: float, width: float = 0.2) -> list[dict[str, Any]]:
     """System accuracy per confidence bucket: all questions, and the ones answered at `threshold`."""
     edges = M.bucket_edges(width)
-    rows = [{"lo": lo, "hi": hi, "n": 0, "correct": 0, "answered": 0, "answered_ok": 0} for lo, hi in edges]
+    rows: list[dict[str, Any]] = [{"lo": lo, "hi": hi, "n": 0, "correct": 0, "answered": 0, "answered_ok": 0}
+                                  for lo, hi in edges]
     for rec in records:
         conf = rec.runs[SYSTEM].confidence or 0.0
         s = score(rec, SYSTEM, threshold)
@@ -371,8 +377,9 @@ def result_rows(records: Sequence[Record], threshold: float) -> list[dict[str, A
             row[name] = {"answer": s.answer, "abstained": s.abstained, "candidate": r.answer,
                          "confidence": r.confidence, "citation": r.citation, "citation_ok": s.citation_ok,
                          "exact_match": s.em, "f1": round(s.f1, 4), "correct": s.correct,
-                         "first_relevant_rank": s.first_rank, "ranked_docs": list(r.ranked_docs),
-                         "latency_ms": round(r.latency_ms, 1)}
+                         "first_relevant_rank": s.first_rank, "latency_ms": round(r.latency_ms, 1)}
+            if name == SYSTEM:  # the full ranking only for the system, to keep the file readable
+                row[name]["ranked_docs"] = list(r.ranked_docs)
         rows.append(row)
     return rows
 

@@ -91,7 +91,8 @@ class _VisibleText(HTMLParser):
         if self._in_title:
             self.title += data
         elif not self._hidden:
-            self.parts.append(data)
+            # Browsers fold white space (line breaks included) inside running text.
+            self.parts.append(re.sub(r"[ \t\r\n\f\v]+", " ", data))
 
 
 def html_to_text(markup: str) -> tuple[str, str]:

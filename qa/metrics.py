@@ -95,13 +95,13 @@ def is_correct(answerable: bool, abstained: bool, f1: float, min_f1: float = 0.5
 
 def threshold_grid(step: float = 0.05) -> list[float]:
     """Thresholds 0, step, 2·step, …, 1 (rounded, so 0.35 is 0.35 and not 0.35000000000000003)."""
-    n = int(round(1 / step))
+    n = round(1 / step)
     return [round(i * step, 6) for i in range(n + 1)]
 
 
 def bucket_edges(width: float = 0.2) -> list[tuple[float, float]]:
     """Half-open confidence buckets [0, w), [w, 2w), …; the last one also holds 1.0."""
-    n = int(round(1 / width))
+    n = round(1 / width)
     return [(round(i * width, 6), round((i + 1) * width, 6)) for i in range(n)]
 
 

@@ -1,0 +1,80 @@
+"""The extractive answerer on sentences written for these tests (not the bundled corpus):
+the right span per question type, abstention, merging and conflicts, follow-ups, exact citations."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.pipeline import Pipeline
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How much was the firm fined?", "12,500 euros ($13,100)"),
+        ("When was the firm fined?", "March 3, 2021"),
+        ("Who testified?", "Anna Berg"),
+        ("Which authority did Anna Berg work for?", "Harbour Authority"),
+        ("Where did Anna Berg testify?", "Gdansk"),
+        ("Why was the firm fined?", "because the permits had lapsed"),
+        ("How old is Marek Nowak?", "52"),
+        ("How many ferries does the authority operate?", "three"),
+        ("Where is the second hearing planned?", "Sopot"),
+        ("When is the second hearing?", "next spring"),
+    ],
+)
+def test_the_shortest_span_of_the_asked_type(answerer_pipeline: Pipeline, question: str, expected: str) -> None:
+    ans = answerer_pipeline.ask(question)
+    assert not ans.abstained
+    assert ans.answer == expected
+    c = ans.citations[0]
+    assert c.text == ans.answer == answerer_pipeline.live.data.text_of(c.doc_id)[c.start : c.end]
+    assert c.sentence[c.start - c.sentence_start : c.end - c.sentence_start] == c.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of Australia?",
+        "How many children does Marek Nowak have?",  # he is there; his children are not
+        "Who won the football match?",
+    ],
+)
+def test_abstains_when_no_candidate_of_the_type_is_near_the_key_words(
+    answerer_pipeline: Pipeline, question: str
+) -> None:
+    ans = answerer_pipeline.ask(question)
+    assert ans.abstained and ans.answer is None and ans.citations == []
+    assert ans.passages  # the closest passages are still offered
+
+
+def test_disagreeing_figures_are_reported_with_both_sources(answerer_pipeline: Pipeline) -> None:
+    ans = answerer_pipeline.ask("How many people does the authority employ?")
+    assert ans.conflicting
+    values = {ans.answer} | {a.answer for a in ans.alternatives}
+    assert any("340" in v for v in values) and any("410" in v for v in values)
+    docs = {c.doc_id for c in ans.citations} | {c.doc_id for a in ans.alternatives for c in a.citations}
+    assert docs == {"berg.txt", "other.txt"}
+    for alt in ans.alternatives:
+        for c in alt.citations:
+            assert c.text == answerer_pipeline.live.data.text_of(c.doc_id)[c.start : c.end]
+
+
+def test_the_same_answer_in_two_documents_is_merged_and_cites_both(answerer_pipeline: Pipeline) -> None:
+    ans = answerer_pipeline.ask("How many ferries does the Harbour Authority operate?")
+    assert ans.answer == "three" and not ans.conflicting
+    assert {c.doc_id for c in ans.citations} == {"berg.txt", "other.txt"}
+
+
+def test_follow_up_questions_use_the_history(answerer_pipeline: Pipeline) -> None:
+    history = [{"question": "Who is Marek Nowak?", "answer": "Its chief executive"}]
+    ans = answerer_pipeline.ask("How old is he?", history=history)
+    assert ans.resolved_question == "How old is Marek Nowak?"
+    assert ans.answer == "52"
+    to_dict = ans.to_dict()
+    assert to_dict["resolved_question"] == "How old is Marek Nowak?"
+
+
+def test_an_answer_never_only_repeats_the_question(answerer_pipeline: Pipeline) -> None:
+    ans = answerer_pipeline.ask("Who is Anna Berg?")
+    assert ans.answer is None or "Anna Berg" not in ans.answer

@@ -1,0 +1,241 @@
+"""qa.evaluate: gold-file errors and scoring without the model; one small run against a real index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main as cli_main
+from qa.config import Settings
+from qa.evaluate import (
+    SYSTEM,
+    GoldFileError,
+    GoldItem,
+    Record,
+    Run,
+    best_sentence,
+    confidence_buckets,
+    evaluate,
+    load_gold,
+    main,
+    recheck_threshold,
+    run,
+    summarize,
+    threshold_curve,
+)
+from qa.models import Passage
+from qa.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+# The `qa eval --json` contract, spelled out rather than imported so a change to it fails here.
+CONTRACT = {
+    "n", "n_answerable", "recall_at_1", "recall_at_5", "recall_at_10", "mrr", "exact_match", "f1",
+    "no_answer_accuracy", "false_abstain_rate", "citation_accuracy", "latency_ms_p50", "latency_ms_p95",
+    "by_kind", "baselines",
+}
+METRICS = CONTRACT - {"by_kind", "baselines"}
+FRACTIONS = METRICS - {"n", "n_answerable", "latency_ms_p50", "latency_ms_p95"}
+GOOD = {"id": "q1", "question": "Who?", "answers": ["Ann"], "sources": ["a.txt"], "answerable": True, "kind": "name"}
+
+
+def _write(tmp_path: Path, *lines: object) -> Path:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------- load_gold
+
+
+def test_load_gold_reads_items(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD, "", {"question": " Why? ", "answers": [], "answerable": False, "extra": 1})
+    items = load_gold(path)
+    assert [g.id for g in items] == ["q1", "line3"]
+    assert items[0] == GoldItem("q1", "Who?", ("Ann",), ("a.txt",), True, "name", 1)
+    assert items[1].question == "Why?" and items[1].kind == "unlabelled" and items[1].line == 3
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ('{"question": "Who?", "answers": [', "not valid JSON"),
+        ('["Who?"]', "expected a JSON object"),
+        ({"answers": ["Ann"], "answerable": True, "sources": ["a.txt"]}, "missing key question"),
+        ({"question": "Who?"}, "missing keys answers, answerable"),
+        ({**GOOD, "question": "  "}, "'question' must be a non-empty string"),
+        ({**GOOD, "question": "Why " * 600}, "characters long; `qa ask` takes at most 2,000"),
+        ({**GOOD, "answers": "Ann"}, "'answers' must be a list of non-empty strings"),
+        ({**GOOD, "sources": [3]}, "'sources' must be a list of non-empty strings"),
+        ({**GOOD, "answerable": "yes"}, "'answerable' must be true or false"),
+        ({**GOOD, "answers": []}, "answerable is true but 'answers' is empty"),
+        ({**GOOD, "sources": []}, "answerable is true but 'sources' is empty"),
+        ({**GOOD, "answerable": False}, "answerable is false, so 'answers' and 'sources' must be empty"),
+        ({**GOOD, "kind": 7}, "'id' and 'kind' must be non-empty strings"),
+        ({**GOOD, "id": "q0"}, "id 'q0' already used on line 1"),
+    ],
+)
+def test_load_gold_names_the_bad_line(tmp_path: Path, bad_line: object, message: str) -> None:
+    path = _write(tmp_path, {**GOOD, "id": "q0"}, bad_line)
+    with pytest.raises(GoldFileError) as err:
+        load_gold(path)
+    assert f"{path}:2: " in str(err.value)
+    assert message in str(err.value)
+
+
+def test_load_gold_empty_or_missing_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(GoldFileError, match="has no questions"):
+        load_gold(empty)
+    with pytest.raises(GoldFileError, match="Cannot read the gold file"):
+        load_gold(tmp_path / "nope.jsonl")
+
+
+def test_cli_reports_bad_gold_and_missing_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _write(tmp_path, GOOD, "{oops")
+    assert cli_main(["eval", "--gold", str(bad), "--index", str(tmp_path / "idx")]) == 1
+    assert f"error: {bad}:2: not valid JSON" in capsys.readouterr().err
+    good = _write(tmp_path, GOOD)
+    assert cli_main(["eval", "--gold", str(good), "--index", str(tmp_path / "idx")]) == 1
+    assert "error: No index at" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------- scoring, no model
+
+
+def _run(answer: str | None, confidence: float | None, docs: tuple[str, ...] = ("a.txt",),
+         cite_doc: str = "a.txt", exact: bool = True, ms: float = 10.0) -> Run:
+    cite = None if answer is None else {"doc_id": cite_doc, "start": 0, "end": len(answer), "text": answer}
+    return Run(answer, confidence, cite, exact, docs, ms)
+
+
+def _records() -> list[Record]:
+    ann = GoldItem("q1", "Who?", ("Ann Lee",), ("a.txt",), True, "name", 1)
+    bob = GoldItem("q2", "Who else?", ("Bob",), ("b.txt",), True, "name", 2)
+    none = GoldItem("q3", "Whose cat?", (), (), False, "unanswerable", 3)
+    base = _run("Ann Lee was there.", None)
+    return [
+        Record(ann, {SYSTEM: _run("Ann Lee", 0.9, ms=10), "bm25": base, "dense": base}),
+        # Confident but wrong document, cited from a non-gold source; gold doc ranked 2nd.
+        Record(bob, {SYSTEM: _run("Bob Marsh", 0.3, docs=("a.txt", "b.txt"), ms=20),
+                     "bm25": _run("Bob.", None, docs=("b.txt",), cite_doc="b.txt"), "dense": _run(None, None, docs=())}),
+        Record(none, {SYSTEM: _run("Tom", 0.2, ms=30), "bm25": base, "dense": base}),
+    ]
+
+
+def test_summarize_hand_worked() -> None:
+    s = summarize(_records(), threshold=0.35)
+    assert set(s) == CONTRACT
+    # q1 answered exactly; q2 (0.3 < 0.35) abstains; q3 (0.2) abstains, correctly.
+    assert s["n"] == 3 and s["n_answerable"] == 2
+    assert s["exact_match"] == 0.5 and s["f1"] == 0.5
+    assert s["recall_at_1"] == 0.5 and s["recall_at_5"] == 1.0 and s["mrr"] == 0.75
+    assert s["no_answer_accuracy"] == 1.0 and s["false_abstain_rate"] == 0.5
+    assert s["citation_accuracy"] == 1.0  # one answered answerable question, cited from its gold source
+    assert s["latency_ms_p50"] == 20.0 and s["latency_ms_p95"] == 30.0
+    assert s["by_kind"]["name"]["no_answer_accuracy"] is None  # no unanswerable questions of that kind
+    assert s["by_kind"]["unanswerable"]["f1"] is None and s["by_kind"]["unanswerable"]["no_answer_accuracy"] == 1.0
+    bm25, dense = s["baselines"]["bm25"], s["baselines"]["dense"]
+    assert {*METRICS, "by_kind"} == set(bm25) == set(dense)
+    assert bm25["false_abstain_rate"] == 0.0 and bm25["no_answer_accuracy"] == 0.0  # baselines never abstain
+    assert dense["false_abstain_rate"] == 0.5  # …unless retrieval returns nothing
+    assert bm25["exact_match"] == 0.5  # "Bob." normalises to "bob"
+    # Lower the threshold and q2 is answered, wrongly, from a non-gold document.
+    low = summarize(_records(), threshold=0.25)
+    assert low["f1"] == pytest.approx((1 + 2 / 3) / 2, abs=1e-4) and low["citation_accuracy"] == 0.5
+
+
+def test_threshold_curve_and_buckets() -> None:
+    curve = threshold_curve(_records())
+    assert [c["threshold"] for c in curve][:3] == [0.0, 0.05, 0.1] and len(curve) == 21
+    assert curve[0]["no_answer_accuracy"] == 0.0 and curve[-1]["no_answer_accuracy"] == 1.0
+    assert curve[0]["false_abstain_rate"] == 0.0 and curve[-1]["f1"] == 0.0
+    na = [c["no_answer_accuracy"] for c in curve]
+    assert na == sorted(na)  # abstaining more never answers an unanswerable question
+    buckets = confidence_buckets(_records(), threshold=0.35)
+    assert [b["n"] for b in buckets] == [0, 2, 0, 0, 1]
+    assert buckets[1]["share_correct"] == 0.5 and buckets[1]["answered"] == 0  # q2 wrong, q3 right
+    assert buckets[4]["answered_share_ok"] == 1.0 and buckets[0]["share_correct"] is None
+
+
+def test_best_sentence_offsets_are_exact() -> None:
+    doc = "Intro line here. The harbourmaster is Declan Foyle. He likes boats."
+    passage = Passage("h.txt", 0, len(doc), doc)
+    start, end = best_sentence("Who is the harbourmaster?", passage)
+    assert doc[start:end] == "The harbourmaster is Declan Foyle."
+    inner = Passage("h.txt", 17, len(doc), doc[17:])
+    assert best_sentence("Who likes boats?", inner) == (doc.index("He likes"), len(doc))
+
+
+# ------------------------------------------------------------------------------------- real model and index
+
+
+@pytest.fixture(scope="session")
+def gen_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Pipeline]]:
+    """The generalization documents ingested into a fresh index, and a threshold-0 pipeline on it."""
+    index = tmp_path_factory.mktemp("gen-index")
+    settings = Settings(index_dir=index)
+    pipe = Pipeline(replace(settings, abstain_threshold=0.0))
+    pipe.ingest(roots=[ROOT / "eval" / "generalization" / "docs"])
+    yield settings, pipe
+
+
+def _three() -> list[GoldItem]:
+    items = load_gold(ROOT / "eval" / "generalization" / "gold.jsonl")
+    return [next(g for g in items if g.answerable and g.kind == k) for k in ("factoid-name", "why-how")] + [
+        next(g for g in items if not g.answerable)]
+
+
+def _check_fractions(m: dict[str, object]) -> None:
+    assert METRICS <= set(m)
+    for key in FRACTIONS:
+        v = m[key]
+        assert v is None or (isinstance(v, float) and 0.0 <= v <= 1.0), (key, v)
+    for key in ("latency_ms_p50", "latency_ms_p95"):
+        assert isinstance(m[key], float) and m[key] >= 0.0  # type: ignore[operator]
+
+
+def test_evaluate_on_a_real_index(gen_index: tuple[Settings, Pipeline]) -> None:
+    settings, pipe = gen_index
+    gold = _three()
+    report = evaluate(pipe, gold, k=5, threshold=settings.abstain_threshold)
+    assert set(report) == CONTRACT
+    assert report["n"] == 3 and report["n_answerable"] == 2
+    _check_fractions(report)
+    assert set(report["by_kind"]) == {"factoid-name", "why-how", "unanswerable"}
+    assert set(report["baselines"]) == {"bm25", "dense"}
+    for m in [*report["by_kind"].values(), *report["baselines"].values()]:
+        _check_fractions(m)
+    assert report["recall_at_10"] == 1.0  # two documents: the gold one is always in the top 10
+    # Re-thresholding the threshold-0 run gives what `qa ask` gives at the real threshold.
+    reference = Pipeline(settings, embedder=pipe.embedder).load()
+    records = run(pipe, gold, k=5)
+    assert recheck_threshold(reference, records, 5, settings.abstain_threshold, n=3) == []
+
+
+def test_main_json_and_report_files(gen_index: tuple[Settings, Pipeline], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    settings, _ = gen_index
+    gold = tmp_path / "three.jsonl"
+    gold.write_text("".join(json.dumps({"id": g.id, "question": g.question, "answers": list(g.answers),
+                                        "sources": list(g.sources), "answerable": g.answerable, "kind": g.kind}) + "\n"
+                            for g in _three()), encoding="utf-8")
+    out = tmp_path / "report"
+    args = argparse.Namespace(gold=str(gold), index=str(settings.index_dir), k=5, json=True, out=str(out))
+    assert main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == CONTRACT
+    assert json.loads((out / "metrics.json").read_text(encoding="utf-8")) == printed
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [g.id for g in _three()]
+    assert {"answer", "citation", "correct", "confidence", "f1"} <= set(rows[0]["system"])
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for heading in ("## Overall", "## Accuracy by confidence", "## Abstention trade-off", "## Worst questions"):
+        assert heading in md
+    for png in ("f1_by_kind.png", "threshold_curve.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,182 @@
+"""The index on disk: incremental updates, atomic generations, and refusing damaged indexes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import store
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexNotFoundError, IngestError
+from qa.indexer import update_index
+from tests.fakes import FakeEmbedder
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    d = tmp_path / "docs"
+    shutil.copytree(CORPUS, d)
+    return d
+
+
+@pytest.fixture
+def built(tmp_path: Path, docs: Path) -> tuple[Settings, FakeEmbedder]:
+    settings = Settings(index_dir=tmp_path / "index")
+    emb = FakeEmbedder()
+    update_index(settings, emb, roots=[docs])
+    return settings, emb
+
+
+def load(settings: Settings, emb: FakeEmbedder) -> store.IndexData:
+    return store.load(settings.index_dir, emb.name, emb.dim)
+
+
+def test_every_passage_is_an_exact_slice_of_its_document(built: tuple[Settings, FakeEmbedder]) -> None:
+    data = load(*built)
+    assert len(data.docs) == 5
+    assert {d.doc_id for d in data.docs} == {p.name for p in CORPUS.glob("*.txt")}
+    for row in range(data.n_passages):
+        p = data.passage(row)
+        assert p.text == data.text_of(p.doc_id)[p.start : p.end]
+    assert data.title_of("003_4ab8a011891d9a26.txt").startswith("More Russian Officials Join Group")
+    assert data.entities is not None and len(data.entities) > 50  # names, places, dates found at ingest
+
+
+def test_reingesting_unchanged_files_does_no_embedding_work(built: tuple[Settings, FakeEmbedder], docs: Path) -> None:
+    settings, emb = built
+    before = (settings.index_dir / store.CURRENT).read_text()
+    emb.calls.clear()
+    report = update_index(settings, emb, roots=[docs])
+    assert not report.changed and report.unchanged == 5
+    assert emb.calls == []
+    assert (settings.index_dir / store.CURRENT).read_text() == before
+
+
+def test_a_changed_file_is_reembedded_alone_and_a_removed_file_disappears(
+    built: tuple[Settings, FakeEmbedder], docs: Path
+) -> None:
+    settings, emb = built
+    old = load(settings, emb)
+    (docs / "004_75648a9ff11dcd33.txt").write_text("Ferry news\n\nThe ferry Aurora sails to Visby at noon.\n")
+    (docs / "000_d60922b307c76c22.txt").unlink()
+    emb.calls.clear()
+    report = update_index(settings, emb, roots=[docs])
+    assert report.updated == ["004_75648a9ff11dcd33.txt"] and report.removed == ["000_d60922b307c76c22.txt"]
+    assert sum(emb.calls) == report.embedded_passages == 1
+    new = load(settings, emb)
+    assert "000_d60922b307c76c22.txt" not in new.doc_index
+    assert new.text_of("004_75648a9ff11dcd33.txt").startswith("Ferry news")
+    # Unchanged documents keep their vectors row for row.
+    i_old, i_new = old.doc_index["003_4ab8a011891d9a26.txt"], new.doc_index["003_4ab8a011891d9a26.txt"]
+    a, b = old.docs[i_old], new.docs[i_new]
+    v_old = np.load(old.path / "vectors.npy")[a.first : a.first + a.count]
+    v_new = np.load(new.path / "vectors.npy")[b.first : b.first + b.count]
+    assert np.array_equal(v_old, v_new)
+
+
+def test_unreadable_files_are_skipped_and_the_rest_ingested(tmp_path: Path) -> None:
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "good.txt").write_text("Good news\n\nThe bridge opened on Monday.")
+    (d / "empty.txt").write_text("")
+    (d / "binary.txt").write_bytes(b"\x00\xff" * 100)
+    warnings: list[str] = []
+    report = update_index(Settings(index_dir=tmp_path / "ix"), FakeEmbedder(), roots=[d], warn=warnings.append)
+    assert report.added == ["good.txt"]
+    assert len(warnings) == 2 and all(w.startswith("warning: skipped") for w in warnings)
+    assert any("empty" in w for w in warnings) and any("binary" in w for w in warnings)
+
+
+def test_faiss_search_matches_brute_force(built: tuple[Settings, FakeEmbedder]) -> None:
+    settings, emb = built
+    data = store.load(settings.index_dir, emb.name, emb.dim, with_vectors=True)
+    assert data.vectors is not None
+    q = emb.encode_query("Palyuga fined rubles court")
+    scores, ids = data.faiss_index.search(q[None, :], 10)
+    brute = np.argsort(-(np.asarray(data.vectors) @ q), kind="stable")[:10]
+    assert np.allclose(scores[0], (np.asarray(data.vectors) @ q)[brute], atol=1e-5)
+    assert set(ids[0][:5]) == set(brute[:5])
+
+
+def test_hnsw_past_the_threshold_agrees_with_exact_search() -> None:
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(3000, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    approx = store.build_faiss(vecs, exact_max=1000)
+    exact = store.build_faiss(vecs, exact_max=10_000)
+    assert type(approx).__name__ == "IndexHNSWFlat" and type(exact).__name__ == "IndexFlatIP"
+    q = vecs[:50] + 0.05 * rng.normal(size=(50, 384)).astype(np.float32)
+    _, a = approx.search(q, 10)
+    _, e = exact.search(q, 10)
+    recall = np.mean([len(set(a[i]) & set(e[i])) / 10 for i in range(50)])
+    assert recall >= 0.95
+
+
+def test_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="qa ingest"):
+        store.load(tmp_path / "nothing", "m", 384)
+
+
+@pytest.mark.parametrize("damage", ["truncate_faiss", "edit_manifest", "delete_passages", "garbage_current"])
+def test_a_damaged_index_is_refused_naming_the_file(built: tuple[Settings, FakeEmbedder], damage: str) -> None:
+    settings, emb = built
+    gen = store.current_generation(settings.index_dir)
+    if damage == "truncate_faiss":
+        f = gen / "faiss.index"
+        f.write_bytes(f.read_bytes()[:100])
+        name = "faiss.index"
+    elif damage == "edit_manifest":
+        m = json.loads((gen / "manifest.json").read_text())
+        m["n_passages"] += 1
+        (gen / "manifest.json").write_text(json.dumps(m))
+        name = "manifest.json"
+    elif damage == "delete_passages":
+        (gen / "passages.npy").unlink()
+        name = "passages.npy"
+    else:
+        (settings.index_dir / "CURRENT").write_text("gen-does-not-exist\n")
+        name = "CURRENT"
+    with pytest.raises(IndexCorruptError) as err:
+        load(settings, emb)
+    assert name in str(err.value) and "qa ingest" in str(err.value)
+
+
+def test_an_index_from_another_model_is_refused(built: tuple[Settings, FakeEmbedder]) -> None:
+    settings, _ = built
+    with pytest.raises(IndexCorruptError, match="other-model"):
+        store.load(settings.index_dir, "other-model", 384)
+
+
+def test_ingest_over_a_damaged_index_rebuilds_it(built: tuple[Settings, FakeEmbedder], docs: Path) -> None:
+    settings, emb = built
+    gen = store.current_generation(settings.index_dir)
+    (gen / "faiss.index").write_bytes(b"junk")
+    warnings: list[str] = []
+    report = update_index(settings, emb, roots=[docs], warn=warnings.append)
+    assert len(report.added) == 5 and any("rebuilding" in w for w in warnings)
+    assert len(load(settings, emb).docs) == 5
+
+
+def test_a_failed_write_leaves_the_previous_index_intact(
+    built: tuple[Settings, FakeEmbedder], docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, emb = built
+    before = load(settings, emb)
+    (docs / "new.txt").write_text("New doc\n\nSomething happened on Friday.")
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.np, "save", disk_full)
+    with pytest.raises(IngestError, match="No space left on device.*previous index is unchanged"):
+        update_index(settings, emb, roots=[docs])
+    monkeypatch.undo()
+    after = load(settings, emb)
+    assert after.path == before.path and len(after.docs) == 5
+    assert not [p for p in settings.index_dir.iterdir() if p.name.startswith(".tmp-")]
