@@ -323,7 +323,7 @@ class Answerer:
             t = stem(info.target)
             adjacent = [stem(w) for _, _, w in words(before)[-2:]] + [stem(w) for _, _, w in words(after)[:1]]
             near = [stem(w) for _, _, w in words(before[-25:])] + [stem(w) for _, _, w in words(after[:20])]
-            if cand.kind == "TARGET" or t in [stem(w) for w in cws]:
+            if cand.kind == "TARGET" or (cand.kind not in ("PHRASE", "QUOTE") and t in [stem(w) for w in cws]):
                 cue *= 1.6
             elif t in adjacent:
                 cue *= 1.6  # "which outlet" → "news outlet Meduza", "the city of X", "X party"
@@ -430,8 +430,8 @@ class Answerer:
             text = self.data.texts[s.sent.doc][s.cand.start:s.cand.end]
             key = self._key(text)
             for g, k in zip(groups, keys):
-                g0 = g[0]
-                same_place = g0.sent.doc == s.sent.doc and g0.cand.start <= s.cand.start and s.cand.end <= g0.cand.end
+                same_place = any(m.sent.doc == s.sent.doc and m.cand.start < s.cand.end and s.cand.start < m.cand.end
+                                 for m in g)
                 if key == k or same_place:
                     g.append(s)
                     break

@@ -38,7 +38,7 @@ class MiniLMEmbedder:
     name = MODEL_NAME
     dim = MODEL_DIM
 
-    def __init__(self, cache_size: int = 4096) -> None:
+    def __init__(self, cache_size: int = 4096, query_threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -46,6 +46,14 @@ class MiniLMEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
             raise ImportError("sentence-transformers is not installed - pip install sentence-transformers") from e
+        import torch
+
+        self._torch = torch
+        # One short query runs fastest on one thread, and a server answering several questions at
+        # once then uses every core; bulk encoding (ingest) takes all cores for its batches.
+        self.query_threads = max(1, query_threads)
+        self.bulk_threads = max(1, os.cpu_count() or 1)
+        torch.set_num_threads(self.query_threads)
         self.model = SentenceTransformer(str(model_path()), device="cpu")
         self.tokenizer = self.model.tokenizer
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -55,10 +63,17 @@ class MiniLMEmbedder:
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        bulk = len(texts) > 16
+        if bulk:
+            self._torch.set_num_threads(self.bulk_threads)
+        try:
+            vecs = self.model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        finally:
+            if bulk:
+                self._torch.set_num_threads(self.query_threads)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:

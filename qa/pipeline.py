@@ -34,6 +34,10 @@ def validate_question(question: object, max_chars: int) -> str:
         raise InvalidQuestionError("The question is empty; type a question.")
     if len(question) > max_chars:
         raise InvalidQuestionError(f"The question is {len(question):,} characters long; the limit is {max_chars:,}.")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidQuestionError("The question contains characters that are not valid text (unpaired surrogates).") from e
     return question.strip()
 
 

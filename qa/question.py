@@ -183,7 +183,9 @@ def analyze(question: str) -> QuestionInfo:
         m = re.search(r"\b(?:is|was|are|were)\s+(.+?)\s*\??$", question, re.I)
         subject = m.group(1) if m else ""
     ws = _words_lower(question)
-    prep = ws[-1] if len(ws) > 3 and ws[-1] in PREPOSITIONS else ""
+    # A stranded preposition has lost its object to the wh-word: "speak on?", "talks with about …?".
+    stranded = [w for i, w in enumerate(ws[2:], 2) if w in PREPOSITIONS and (i == len(ws) - 1 or ws[i + 1] in PREPOSITIONS)]
+    prep = stranded[-1] if stranded else ""
     return QuestionInfo(question, atype, target, kws, subject, prep)
 
 

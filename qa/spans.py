@@ -196,6 +196,9 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
         # "who came with them?" → "a lawyer": a person named by role.
         nouns = "|".join(sorted(Q.PERSON_NOUNS, key=len, reverse=True))
         for m in re.finditer(r"\b(?:a|an|the|his|her|their)\s+(?:[a-z-]+\s+)?(?:" + nouns + r")\b", sent):
+            # A role next to a name ("Stanova, the founder", "the founder Stanova") defers to the name.
+            if re.search(r"[A-Z][\w’'-]+,?\s*$", sent[: m.start()]) or re.match(r"\s+[A-Z]", sent[m.end():]):
+                continue
             add(s0 + m.start(), s0 + m.end(), "ROLE", 0.6)
     if atype == Q.PLACE:
         # "where did they post it?" → "on Twitter": a named thing after a locative preposition.

@@ -12,6 +12,7 @@ import pytest
 
 from qa.cli import main as cli_main
 from qa.config import Settings
+from qa.embed import MiniLMEmbedder
 from qa.evaluate import (
     SYSTEM,
     GoldFileError,
@@ -176,11 +177,11 @@ def test_best_sentence_offsets_are_exact() -> None:
 
 
 @pytest.fixture(scope="session")
-def gen_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Pipeline]]:
+def gen_index(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Iterator[tuple[Settings, Pipeline]]:
     """The generalization documents ingested into a fresh index, and a threshold-0 pipeline on it."""
     index = tmp_path_factory.mktemp("gen-index")
     settings = Settings(index_dir=index)
-    pipe = Pipeline(replace(settings, abstain_threshold=0.0))
+    pipe = Pipeline(replace(settings, abstain_threshold=0.0), embedder=embedder)
     pipe.ingest(roots=[ROOT / "eval" / "generalization" / "docs"])
     yield settings, pipe
 

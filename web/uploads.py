@@ -1,0 +1,77 @@
+"""Uploaded files: allowed names and types, per-file size, and one ingest at a time."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import PurePosixPath
+
+from fastapi import HTTPException
+from starlette.datastructures import FormData, UploadFile
+
+from qa.errors import FileTooLargeError, IngestError, UnsupportedFileError
+from qa.indexer import IngestReport
+from qa.ingest import SUPPORTED_SUFFIXES
+from qa.pipeline import Pipeline
+
+ACCEPT = ",".join(SUPPORTED_SUFFIXES)
+
+
+def upload_name(raw: str | None) -> str:
+    """The document id for an uploaded file: its plain name, or an error saying why not.
+
+    Raises:
+        IngestError: no name, a folder in the name, a leading '.', or control characters.
+        UnsupportedFileError: a suffix docqa cannot read.
+    """
+    name = (raw or "").strip()
+    if not name:
+        raise IngestError("An uploaded file has no name; give each file a name such as notes.txt.")
+    if ("/" in name or "\\" in name or name.startswith(".") or len(name) > 255
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in name)):
+        raise IngestError(f"The file name {name!r} is not allowed; use a plain name such as notes.txt "
+                          "(no folders, not starting with '.').")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedFileError(
+            f"{name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
+        )
+    return name
+
+
+async def collect_uploads(form: FormData, max_bytes: int) -> list[tuple[str, bytes]]:
+    """(doc_id, bytes) for every file part of a parsed multipart form, whatever its field name.
+
+    Raises:
+        HTTPException: 422 when the form holds no file.
+        IngestError, UnsupportedFileError: see `upload_name`; also a name sent twice.
+        FileTooLargeError: a file over `max_bytes`.
+    """
+    files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    files = [f for f in files if f.filename or f.size]  # a browser sends one empty part for "no file chosen"
+    if not files:
+        raise HTTPException(status_code=422, detail="No file was sent: attach one or more files in the "
+                                                     "multipart/form-data field 'files'.")
+    uploads: list[tuple[str, bytes]] = []
+    seen: set[str] = set()
+    for f in files:
+        name = upload_name(f.filename)
+        if name in seen:
+            raise IngestError(f"The file name {name!r} was sent twice; send each document once.")
+        seen.add(name)
+        data = await f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise FileTooLargeError(f"{name} is larger than the upload limit of {max_bytes:,} bytes; "
+                                    "raise QA_MAX_UPLOAD_BYTES on the server to accept it.")
+        uploads.append((name, data))
+    return uploads
+
+
+def ingest_uploads(pipeline: Pipeline, lock: threading.Lock, uploads: list[tuple[str, bytes]]) -> IngestReport:
+    """Add or replace the documents in the live index; blocking, so call it in a worker thread."""
+    with lock:
+        return pipeline.ingest(uploads=uploads)
+
+
+def delete_document(pipeline: Pipeline, lock: threading.Lock, doc_id: str) -> IngestReport:
+    with lock:
+        return pipeline.delete(doc_id)
