@@ -41,6 +41,7 @@ class _Sentence:
     end: int
     hit: Hit
     coverage: float = 0.0
+    got: list[float] = field(default_factory=list)  # per key word: 1 matched, fraction for a paraphrase
     literal: float = 0.0  # coverage by spelling alone (no paraphrase matches)
     sim: float = 0.0  # cosine similarity of question and sentence
     names: float = 1.0  # share of the question's names found in the sentence or just before it
@@ -56,6 +57,17 @@ class _Scored:
     local: float = 0.0  # share of the question's key words within a clause's reach of the candidate
 
 
+@lru_cache(maxsize=65536)
+def _sentence_words(sentence: str) -> tuple[tuple[int, int, str, str, str, str], ...]:
+    """(start, end, word, lower, stem, skeleton-if-capitalised) per word; sentences recur across questions."""
+    out = []
+    for a, b, w in words(sentence):
+        sk = skeleton(w) if len(w) >= 4 and w[0].isupper() else ""
+        out.append((a, b, w, w.lower(), stem(w), sk))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
 def _levenshtein_ok(a: str, b: str) -> bool:
     limit = min(edit_distance_limit(a), edit_distance_limit(b))
     if not limit or abs(len(a) - len(b)) > limit:
@@ -142,33 +154,30 @@ class Answerer:
         lowercase_question = not any(w[:1].isupper() for _, _, w in words(info.text)[1:])
         per_sent_words: list[list[tuple[int, int, str]]] = []
         unmatched: list[set[int]] = []
+        kw_lower = [k.word.lower() for k in kws]
+        variant_ok = [bool(k.skeleton) and (k.word[0].isupper() or (lowercase_question and len(k.word) >= 6))
+                      for k in kws]
         for st in sents:
             text = self.data.texts[st.doc]
-            ws = [(st.start + a, st.start + b, w) for a, b, w in words(text[st.start:st.end])]
-            per_sent_words.append(ws)
+            toks = _sentence_words(text[st.start:st.end])
+            per_sent_words.append([(st.start + a, st.start + b, w) for a, b, w, *_ in toks])
             got = [0.0] * len(kws)
-            for a, b, w in ws:
-                lw = w.lower()
-                sw = stem(w)
+            for a, b, w, lw, sw, sk in toks:
                 for i, k in enumerate(kws):
-                    if got[i] >= 1.0:
-                        continue
-                    if sw == k.stem or lw == k.word.lower():
+                    if sw == k.stem or lw == kw_lower[i]:
                         got[i] = 1.0
-                        if k.word.lower() == info.target:
+                        if kw_lower[i] == info.target:
                             continue  # the asked-for noun marks where answers are, not closeness to the question
-                    elif k.skeleton and len(w) >= 4 and w[0].isupper() and (k.word[0].isupper() or (
-                            lowercase_question and len(k.word) >= 6)) and (
-                            skeleton(w) == k.skeleton or _levenshtein_ok(lw, k.word.lower())):
+                    elif variant_ok[i] and sk and (sk == k.skeleton or _levenshtein_ok(lw, kw_lower[i])):
                         got[i] = 1.0
                     else:
                         continue
-                    st.matches.append((a, b, weights[i] / total))
+                    st.matches.append((st.start + a, st.start + b, weights[i] / total))
             st.coverage = sum(g * w for g, w in zip(got, weights)) / total
             st.literal = st.coverage
             unmatched.append({i for i, g in enumerate(got) if g < 1.0})
             st.score = st.coverage  # refined below
-            setattr(st, "_got", got)
+            st.got = got
         # Paraphrase matching: a key word absent from the sentence may have a synonym there.
         if self.embedder is not None and kws:
             need = [i for i, um in enumerate(unmatched) if um]
@@ -179,7 +188,7 @@ class Answerer:
             vecs = self._vectors(vocab)
             for j in top:
                 st = sents[j]
-                got = getattr(st, "_got")
+                got = st.got
                 cand_words = [(a, b, w.lower()) for a, b, w in per_sent_words[j] if w.lower() in vecs]
                 if not cand_words:
                     continue
@@ -199,7 +208,7 @@ class Answerer:
         sims = self._sentence_similarity(info.text, sents)
         for st, sim in zip(sents, sims):
             st.sim = sim
-            got = getattr(st, "_got")
+            got = st.got
             missing = [i for i, g in enumerate(got) if g < 1.0 and kws[i].word[:1].isupper()]
             if missing and _PRONOUN_RE.search(self.data.texts[st.doc][st.start:st.end]):
                 ctx = self._context_stems(st)
@@ -231,21 +240,9 @@ class Answerer:
         with self._lock:
             return [float(self._sent_vecs[k] @ qv) for k in keys]
 
-    def _context_stems(self, st: _Sentence) -> set[str]:
-        """Stems and name skeletons of the two sentences before `st` in its document."""
-        text = self.data.texts[st.doc]
-        sents = _doc_sentences(st.doc, text)
-        starts = [s for s, _ in sents]
-        i = int(np.searchsorted(np.asarray(starts), st.start))
-        out: set[str] = set()
-        for s, e in sents[max(0, i - 2): i]:
-            for _, _, w in words(text[s:e]):
-                out.add(stem(w))
-                if len(w) >= 4 and w[0].isupper():
-                    k = skeleton(w)
-                    if k:
-                        out.add("~" + k)
-        return out
+    def _context_stems(self, st: _Sentence) -> frozenset[str]:
+        return _context_stems(st.doc, self.data.texts[st.doc], st.start)
+
 
     def _entities(self, st: _Sentence) -> list[tuple[int, int, str]]:
         rows = self.data.entities_of(st.doc)
@@ -295,7 +292,7 @@ class Answerer:
     def _score(self, info: Q.QuestionInfo, st: _Sentence, cand: Candidate) -> float:
         text = self.data.texts[st.doc]
         span = text[cand.start:cand.end]
-        cws = [w for _, _, w in words(span)]
+        cws = [t[2] for t in _sentence_words(span)]
         content = [w for w in cws if w.lower() not in STOPWORDS]
         if not content and not re.search(r"\d", span):
             return 0.0
@@ -321,8 +318,8 @@ class Answerer:
             cue *= 1.5  # "which network did he speak on?" → "… on ABC"
         if info.target and len(info.target) > 2:
             t = stem(info.target)
-            adjacent = [stem(w) for _, _, w in words(before)[-2:]] + [stem(w) for _, _, w in words(after)[:1]]
-            near = [stem(w) for _, _, w in words(before[-25:])] + [stem(w) for _, _, w in words(after[:20])]
+            adjacent = [w[4] for w in _sentence_words(before)[-2:]] + [w[4] for w in _sentence_words(after)[:1]]
+            near = [w[4] for w in _sentence_words(before[-25:])] + [w[4] for w in _sentence_words(after[:20])]
             if cand.kind == "TARGET" or (cand.kind not in ("PHRASE", "QUOTE") and t in [stem(w) for w in cws]):
                 cue *= 1.6
             elif t in adjacent:
@@ -424,6 +421,7 @@ class Answerer:
     def _group(self, scored: list[_Scored]) -> list[list[_Scored]]:
         """Same answer (normalised text, name variants, one span inside the other) → one group."""
         scored.sort(key=lambda s: -s.score)
+        del scored[60:]  # the tail never wins and grouping is quadratic
         groups: list[list[_Scored]] = []
         keys: list[str] = []
         for s in scored:
@@ -444,6 +442,9 @@ class Answerer:
         o = other[0]
         b = best[0]
         if o.cand.fit < 1.0 or o.score < 0.75 * b.score:
+            return False
+        # A rival figure must answer the same question: as much of it near the figure, and in its sentence.
+        if o.local < 0.75 * b.local or o.sent.coverage < 0.75 * b.sent.coverage:
             return False
         if {s.sent.doc for s in best} & {s.sent.doc for s in other}:
             return False
@@ -467,3 +468,17 @@ class Answerer:
 
 def _numbers(text: str) -> tuple[str, ...]:
     return tuple(re.sub(r"[,\u00a0]", "", n) for n in re.findall(r"\d[\d,\u00a0]*(?:\.\d+)?", text)) or (normalize_answer(text),)
+
+
+@lru_cache(maxsize=16384)
+def _context_stems(doc: int, text: str, start: int) -> frozenset[str]:
+    """Stems and name skeletons of the two sentences before the one at `start` in a document."""
+    sents = _doc_sentences(doc, text)
+    i = int(np.searchsorted(np.asarray([s for s, _ in sents]), start))
+    out: set[str] = set()
+    for s, e in sents[max(0, i - 2): i]:
+        for _, _, w, _, sw, sk in _sentence_words(text[s:e]):
+            out.add(sw)
+            if sk:
+                out.add("~" + sk)
+    return frozenset(out)
