@@ -25,11 +25,18 @@ _END = re.compile(r"""[.!?…]+["'”’»)\]]*|\n\s*\n|(?<=[”"])\s*\n""")
 _OPENERS = "\"'“‘«([" 
 
 
+# No abbreviation or dotted acronym is longer; the limit keeps "a.a.a.a…" (one huge run) linear.
+_MAX_ABBREVIATION_CHARS = 24
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at `dot` closes an abbreviation or an initial, not a sentence."""
     i = dot
-    while i > 0 and (text[i - 1].isalpha() or text[i - 1] == "."):
+    stop = max(0, dot - _MAX_ABBREVIATION_CHARS)
+    while i > stop and (text[i - 1].isalpha() or text[i - 1] == "."):
         i -= 1
+    if i == stop and i > 0 and (text[i - 1].isalpha() or text[i - 1] == "."):
+        return False  # a run of letters and dots this long is a word, not an abbreviation
     word = text[i:dot].lower().strip(".")
     if not word:
         return False
@@ -134,16 +141,20 @@ def _fit_sentences(
     text: str, sentences: Sequence[Sentence], max_tokens: int, count_tokens: Callable[[str], int]
 ) -> list[Sentence]:
     out: list[Sentence] = []
+    widest = max_tokens * 3  # characters
     for s in sentences:
         if count_tokens(text[s.start : s.end]) <= max_tokens:
             out.append(s)
             continue
-        # Cut an over-long sentence at white space into pieces under the limit.
+        # Cut an over-long sentence at white space into pieces under the limit. The width that fitted
+        # last is tried first (grown a little), so a dense megabyte line costs one or two counts a piece.
         start = s.start
+        width = widest
         while start < s.end:
-            end = min(s.end, start + max_tokens * 3)
+            end = min(s.end, start + min(widest, width + width // 3))
             while count_tokens(text[start:end]) > max_tokens and end - start > 16:
                 end = start + (end - start) * 3 // 4
+            width = max(end - start, 16)
             if end < s.end:
                 ws = text.rfind(" ", start + 1, end)
                 if ws > start:

@@ -66,7 +66,8 @@ class QuestionInfo:
 
 
 def _words_lower(text: str) -> list[str]:
-    return [w.lower() for _, _, w in words(text)]
+    """Lower-cased words, possessives dropped ("city's" → "city")."""
+    return [re.sub(r"['’]s$", "", w.lower()) for _, _, w in words(text)]
 
 
 def _noun_category(noun: str) -> str:
@@ -186,6 +187,10 @@ def analyze(question: str) -> QuestionInfo:
     # A stranded preposition has lost its object to the wh-word: "speak on?", "talks with about …?".
     stranded = [w for i, w in enumerate(ws[2:], 2) if w in PREPOSITIONS and (i == len(ws) - 1 or ws[i + 1] in PREPOSITIONS)]
     prep = stranded[-1] if stranded else ""
+    # A preposition fronted with the wh-word does the same: "Around which city …?" → "around Kherson".
+    for i, w in enumerate(ws[:-1]):
+        if w in PREPOSITIONS and ws[i + 1] in ("which", "what", "whom", "whose") and not prep:
+            prep = w
     return QuestionInfo(question, atype, target, kws, subject, prep)
 
 

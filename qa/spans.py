@@ -49,7 +49,7 @@ REASON_MARKERS = re.compile(
     r"in\s+protest\s+(?:at|against|of)|in\s+response\s+to|on\s+(?:the\s+)?grounds\s+(?:of|that)|citing|"
     r"for\s+(?=[“\"‘']?\w+ing\b)|for\s+(?=[“\"‘']))", re.I)
 MANNER_MARKERS = re.compile(r"\b(?:by\s+(?=\w+ing\b)|through|via|using|with\s+the\s+help\s+of|on\s+Twitter|in\s+a\s+letter)\b", re.I)
-_CLAUSE_END = re.compile(r"[;:]|,\s+(?:but|and|while|which|who|although|however)\b|[.!?](?=\s|$)|\s[–—-]\s|,(?=\s+[“\"])")
+_CLAUSE_END = re.compile(r"[;:,]|[.!?](?=\s|$)|\s[–—-]\s")
 _TITLE_WORDS = frozenset("""president minister official spokesman spokeswoman spokesperson deputy councilor councillor
 leader head chief founder director secretary governor mayor senator chairman analyst blogger writer
 journalist correspondent politician lawmaker speechwriter scientist author researcher lawyer judge""".split())
@@ -224,7 +224,7 @@ def _around_target(text: str, s0: int, s1: int, atype: str, target: str) -> list
         ts, te = s0 + m.start(), s0 + m.end()
         before = text[s0:ts]
         caps = re.search(r"((?:(?:St\.\s)?[A-Z][\w’'.-]*\s+){1,3})$", before)
-        if caps:
+        if caps and atype != Q.PERSON:  # "City councilors" is not a person's name
             cs = ts - len(caps.group(1))
             # Keep what follows a possessor or a leading function word:
             # "In Ukraine’s Kharkiv region" → "Kharkiv region".
@@ -248,7 +248,8 @@ def _around_target(text: str, s0: int, s1: int, atype: str, target: str) -> list
                     cs = ts - len(low.group(1)) + low.group(1).find(phrase)
                     out.append(Candidate(cs, cs + len(phrase), "TARGET", 0.9))
         after = text[te:s1]
-        m3 = re.match(r"\s+(?:of|called|named|known as)\s+((?:the\s+)?[\w’'-]+(?:\s+[A-Z][\w’'-]*)*)", after)
+        m3 = re.match(r"\s+(?:of|called|named|known as)\s+((?:the\s+)?[\w’'-]+(?:\s+[A-Z][\w’'-]*)*)", after) or \
+            re.match(r"(?:\s+[\w’'.-]+){1,6}?\s+(?:called|named|known as)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", after)
         if m3:
             cs = te + m3.start(1)
             out.append(Candidate(cs, cs + len(m3.group(1)), "TARGET", 0.9))
@@ -305,8 +306,11 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
             if m.start() == 0 and " " not in m.group(0):
                 continue  # a lone capitalised first word is usually not a name
             s, e = _trim(text, s0 + m.start(), s0 + m.end())
-            if e > s and not re.search(r"-[a-z]+$", text[s:e]) and not _CALENDAR.fullmatch(text[s:e]):
-                out.append(Candidate(s, e, "CAPS", cap_fit))
+            poss = re.search(r"[’']s\s+", text[s:e])
+            spans = [(s, s + poss.start()), (s + poss.end(), e)] if poss else [(s, e)]  # "Russia’s Semenovsky District"
+            for a, b in spans:
+                if b > a and not re.search(r"-[a-z]+$", text[a:b]) and not _CALENDAR.fullmatch(text[a:b]):
+                    out.append(Candidate(a, b, "CAPS", cap_fit))
     if atype in (Q.THING, Q.ENTITY, Q.DESCRIPTION) or target:
         pos = 0
         for m in list(_PHRASE_SPLIT.finditer(sent)) + [None]:
