@@ -8,7 +8,7 @@ import math
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +27,7 @@ from qa.text import STOPWORDS, edit_distance_limit, skeleton, stem, words
 # Answer types whose values can disagree between sources (counts, amounts, dates).
 VALUE_TYPES = frozenset({Q.COUNT, Q.MONEY, Q.QUANTITY, Q.DISTANCE, Q.DURATION, Q.AGE, Q.DATE})
 # Answer types that need a typed candidate: without one, the documents don't answer.
-STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.ORG, Q.REASON}
+STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.REASON}
 SOFT_MATCH_MIN = 0.5
 # Names say what a question is about: a sentence that lacks them rarely answers it.
 NAME_WEIGHT = 2.0
@@ -270,6 +270,18 @@ class Answerer:
             spans = [(st.start + a, st.start + b) for a, b, w in ws if (skeleton(w) or w.lower()) == last]
         return spans
 
+    def _check_type(self, info: Q.QuestionInfo, st: _Sentence, cand: Candidate) -> Candidate:
+        """Lower the type fit of a candidate that has the right form but not the asked-for kind."""
+        text = self.data.texts[st.doc]
+        if info.atype == Q.PLACE and info.target in CITY_NOUNS | COUNTRY_NOUNS:
+            if is_country(text[cand.start:cand.end]) != (info.target in COUNTRY_NOUNS):
+                return replace(cand, fit=cand.fit * 0.4)  # "which city?" is not answered by a country
+        if info.atype == Q.COUNT and info.target and cand.kind in ("COUNT", "CARDINAL"):
+            # "how many children" needs a number of children: the unit must follow the number.
+            if not self._unit_follows(info.target, text[cand.end:min(st.end, cand.end + 40)]):
+                return replace(cand, fit=cand.fit * 0.4)
+        return cand
+
     def _unit_follows(self, unit: str, after: str) -> bool:
         following = [w for _, _, w in words(after)[:3] if w.lower() not in STOPWORDS]
         if not following:
@@ -335,14 +347,6 @@ class Answerer:
             nxt = re.match(r"\s+(?:[a-z][\w-]*\s+){0,3}([A-Z][\w’'-]*)", after)
             if nxt and (stem(nxt.group(1)) in kst or (skeleton(nxt.group(1)) or "-") in ksk):
                 cue *= 0.6  # a title or modifier of a name the question already gives: "… official John Kirby"
-        if info.atype == Q.PLACE and info.target in CITY_NOUNS | COUNTRY_NOUNS:
-            country = is_country(span)
-            if country != (info.target in COUNTRY_NOUNS):
-                cue *= 0.5  # "which city?" is not answered by a country, nor "which country?" by a city
-        if info.atype == Q.COUNT and info.target and cand.kind in ("COUNT", "CARDINAL"):
-            # "how many children" needs a number of children: the unit must follow the number.
-            if not self._unit_follows(info.target, text[cand.end:min(st.end, cand.end + 40)]):
-                cue *= 0.45
         # Entities that run through the whole collection (its topic) are rarely the specific answer.
         if content:
             spread = min(self._df.get(stem(w), 0) for w in content) / self._n
@@ -371,6 +375,7 @@ class Answerer:
             subj = self._subject_spans(info, st)
             for cand in candidates(self.data.texts[st.doc], st.start, st.end, self._entities(st), info.atype,
                                    info.target, subj):
+                cand = self._check_type(info, st, cand)
                 sc = self._score(info, st, cand)
                 if sc > 0:
                     scored.append(_Scored(cand, st, sc, self._local(st, cand)))
@@ -404,10 +409,12 @@ class Answerer:
         # is, whether the candidate has the asked-for type, whether the question's names are there.
         st = top.sent
         evidence = 0.35 * st.coverage + 0.35 * top.local + 0.3 * max(0.0, st.sim)
-        if st.literal == 0.0 and st.names == 1.0:
+        if st.literal == 0.0 and not any(k.word[:1].isupper() for k in info.keywords):
             evidence *= 0.3  # not one of the question's words is there: meaning alone is too weak a link
         conf = evidence * (0.5 + 0.5 * top.cand.fit) * (0.4 + 0.6 * st.names) * (1.0 + 0.05 * (len(docs) - 1))
-        if info.atype in STRICT_TYPES and top.cand.fit < 0.6:
+        if (info.atype in STRICT_TYPES and top.cand.fit < 0.6) or (info.atype == Q.ORG and top.cand.fit < 0.45):
+            conf *= 0.6  # the asked-for kind of answer is not there; only a weaker form is
+        if (info.atype in STRICT_TYPES and top.cand.fit < 0.6) or (info.atype == Q.ORG and top.cand.fit < 0.45):
             conf *= 0.6
         return round(min(1.0, conf), 4)
 
@@ -476,7 +483,7 @@ def _context_stems(doc: int, text: str, start: int) -> frozenset[str]:
     sents = _doc_sentences(doc, text)
     i = int(np.searchsorted(np.asarray([s for s, _ in sents]), start))
     out: set[str] = set()
-    for s, e in sents[max(0, i - 2): i]:
+    for s, e in sents[max(0, i - 3): i]:
         for _, _, w, _, sw, sk in _sentence_words(text[s:e]):
             out.add(sw)
             if sk:

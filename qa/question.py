@@ -80,6 +80,8 @@ def _noun_category(noun: str) -> str:
         return PLACE
     if n in TIME_NOUNS:
         return DATE
+    if n == "age":
+        return AGE
     if n in NUMBER_NOUNS:
         return COUNT
     if n in SHARE_NOUNS:
@@ -132,9 +134,9 @@ def classify(question: str) -> tuple[str, str]:
         return AGE, ""
     if re.search(r"\bhow long\b", text):
         return DURATION, ""
-    if re.search(r"\bhow (far|close|near)\b", text):
-        return DISTANCE, ""
-    if re.search(r"\bhow (big|large|tall|high|small|heavy|wide|deep)\b", text):
+    if re.search(r"\bhow (far|close|near|high|tall|deep|wide)\b", text):
+        return DISTANCE, ""  # answered in units of length
+    if re.search(r"\bhow (big|large|small|heavy)\b", text):
         return QUANTITY, ""
     if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause)|\bwhat (caused|led to|prompted|made)\b"
                  r"|\bon what grounds\b|\bwhat grounds\b", text):
@@ -145,6 +147,9 @@ def classify(question: str) -> tuple[str, str]:
         return DATE, ""
     if re.search(r"\bwhere\b", text):
         return PLACE, ""
+    m = re.search(r"\b(?:what|which)\s+(?:is|was|are|were)\s+[\w\s.-]+?['’]s\s+(\w+)", question, re.I)
+    if m and _noun_category(m.group(1)) != ENTITY:  # "What is Ksenia Thorstrom's age?"
+        return _noun_category(m.group(1)), m.group(1).lower()
     for i, w in enumerate(ws):
         if w in ("which", "what"):
             noun = _target_noun(ws, i)

@@ -28,7 +28,9 @@ STOPWORDS = frozenset(
 )
 
 _DIGRAPHS = (("kh", "h"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("x", "ks"), ("w", "v"),
-             ("q", "k"), ("j", "i"), ("y", "i"), ("sch", "sh"), ("tch", "ch"), ("zh", "j"))
+             ("q", "k"), ("j", "i"), ("y", "i"), ("sch", "sh"), ("tch", "ch"), ("zh", "z"), ("sh", "s"),
+             # Ukrainian renders Г as h where Russian has g: Paliuha/Palyuga, Hanna/Ganna.
+             ("g", "h"))
 
 
 def ascii_fold(word: str) -> str:
