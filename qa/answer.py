@@ -309,6 +309,8 @@ class Answerer:
         if not content and not re.search(r"\d", span):
             return 0.0
         kst = {k.stem for k in info.keywords if k.word.lower() != info.target}
+        if cand.kind == "TARGET":
+            kst -= info.target_mods  # "which district council" → "Lomonosovsky District Council" is no echo
         ksk = {k.skeleton for k in info.keywords if k.skeleton}
         echo = [w for w in content if stem(w) in kst or (len(w) >= 4 and skeleton(w) in ksk)]
         frac = len(echo) / len(content) if content else 0.0
@@ -319,8 +321,7 @@ class Answerer:
         outside = [(a, b) for a, b, _ in st.matches if not (a >= cand.start and b <= cand.end)]
         if outside:
             dist = min(max(0, a - cand.end, cand.start - b) for a, b in outside)
-            near = sum(1 for a, b in outside if cand.start - 60 <= a and b <= cand.end + 60)
-            prox = 0.5 / (1.0 + dist / 30.0) + 0.5 * min(1.0, near / max(1, min(len(outside), 3)))
+            prox = 0.3 / (1.0 + dist / 30.0) + 0.7 * self._local(st, cand)
         else:
             prox = 0.2
         cue = 1.0
@@ -356,7 +357,7 @@ class Answerer:
                 cue *= 0.85
         length = len(cws)
         brevity = 1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
-        return st.score * (0.35 + 0.65 * cand.fit) * (0.6 + 0.4 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue
+        return st.score * (0.35 + 0.65 * cand.fit) * (0.4 + 0.6 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue
 
     # ------------------------------------------------------------------ public
 

@@ -47,7 +47,7 @@ class Settings:
     # Passages the answerer reads (at least k).
     answer_depth: int = 8
     # Below this confidence the answerer abstains.
-    abstain_threshold: float = 0.3
+    abstain_threshold: float = 0.35
     max_question_chars: int = MAX_QUESTION_CHARS
     max_upload_bytes: int = 20 * 1024 * 1024
     api_key: str | None = None

@@ -63,6 +63,7 @@ class QuestionInfo:
     keywords: list[Keyword] = field(default_factory=list)
     subject: str = ""  # for "who is X?": X
     prep: str = ""  # a stranded preposition ("which network did he speak on?" → "on")
+    target_mods: frozenset[str] = frozenset()  # words qualifying the target noun ("Moscow district" council)
 
 
 def _words_lower(text: str) -> list[str]:
@@ -196,7 +197,12 @@ def analyze(question: str) -> QuestionInfo:
     for i, w in enumerate(ws[:-1]):
         if w in PREPOSITIONS and ws[i + 1] in ("which", "what", "whom", "whose") and not prep:
             prep = w
-    return QuestionInfo(question, atype, target, kws, subject, prep)
+    mods: set[str] = set()
+    if target and target in ws:
+        t = ws.index(target)
+        w0 = max((i for i in range(t) if ws[i] in ("which", "what")), default=t)
+        mods = {stem(w) for w in ws[w0 + 1 : t]}
+    return QuestionInfo(question, atype, target, kws, subject, prep, frozenset(mods))
 
 
 # ---------------------------------------------------------------- follow-up resolution
