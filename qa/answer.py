@@ -130,6 +130,37 @@ class Answerer:
         with self._lock:
             return {w: self._word_vecs[w] for w in ws if w in self._word_vecs}
 
+    def warm_up(self, max_sentences: int = 20_000) -> int:
+        """Embed the sentences and words of a small collection ahead of the questions.
+
+        A long-running process (the server, an evaluation) calls this once, in the background, so
+        that first questions don't pay for sentence and word vectors. Larger collections are left to
+        the per-question cache. Returns the number of sentences embedded.
+        """
+        if self.embedder is None:
+            return 0
+        keys: list[tuple[str, int, int]] = []
+        texts: list[str] = []
+        vocab: dict[str, None] = {}
+        for d, info in enumerate(self.data.docs):
+            text = self.data.texts[d]
+            for s, e in _doc_sentences(d, text):
+                keys.append((info.sha256, s, e))
+                texts.append(text[s:e])
+                for t in _sentence_words(text[s:e]):
+                    if t[3] not in STOPWORDS:
+                        vocab[t[3]] = None
+                if len(keys) > max_sentences:
+                    return 0
+        for i in range(0, len(texts), 256):
+            vecs = self.embedder.encode(texts[i : i + 256], batch_size=64)
+            with self._lock:
+                self._sent_vecs.update(zip(keys[i : i + 256], vecs))
+        words_list = list(vocab)
+        for i in range(0, len(words_list), 1024):
+            self._vectors(words_list[i : i + 1024])
+        return len(texts)
+
     # ------------------------------------------------------------------ stages
 
     def _sentences(self, hits: Sequence[Hit]) -> list[_Sentence]:

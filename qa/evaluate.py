@@ -409,6 +409,7 @@ def main(args: argparse.Namespace) -> int:
     load_avg = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
     pipe = Pipeline(replace(settings, abstain_threshold=0.0)).load()
+    pipe.warm_up(background=False)  # as the server does at start-up: latency is measured warm
     unknown = sorted({s for g in gold for s in g.sources} - set(pipe.live.data.doc_index))
     warnings = []
     if unknown:

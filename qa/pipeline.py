@@ -71,6 +71,16 @@ class Pipeline:
         assert live is not None
         return live
 
+    def warm_up(self, background: bool = True) -> threading.Thread | None:
+        """Pre-compute the answerer's sentence and word vectors (small collections only)."""
+        answerer = self.live.answerer
+        if not background:
+            answerer.warm_up()
+            return None
+        thread = threading.Thread(target=answerer.warm_up, name="docqa-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def ingest(self, roots: Sequence[Path] = (), uploads: Sequence[tuple[str, bytes]] = (),
                remove: Sequence[str] = (), warn: Any = None) -> IngestReport:
         kwargs: dict[str, Any] = {"roots": roots, "uploads": uploads, "remove": remove}

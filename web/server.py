@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
     store.current_generation(settings.index_dir)  # a missing index fails now, not after loading the model
     pipeline = Pipeline(settings).load()
     pipeline.embedder.encode(["warm-up"], batch_size=1)  # the first real question shouldn't pay for it
+    pipeline.warm_up()  # sentence and word vectors of a small collection, in the background
     docs = pipeline.documents()
     uploads = "on" if settings.api_key else "off (set QA_API_KEY to enable)"
     print(f"docqa: loaded {len(docs)} documents from {settings.index_dir}/; uploads {uploads}; "
