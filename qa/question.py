@@ -172,13 +172,20 @@ _GENERIC_VERBS = frozenset("""do does did say said says tell told call called as
 make made get got name named go went come came""".split())
 
 
+# "besides X", "apart from X": X is what the answer is not, so its words are not key words.
+_EXCLUSION = re.compile(r"\b(?:besides|apart from|aside from|other than|except(?: for)?|excluding|not counting)\b[^,?;]*", re.I)
+
+
 def analyze(question: str) -> QuestionInfo:
     atype, target = classify(question)
     kws: list[Keyword] = []
     seen: set[str] = set()
-    for _, _, w in words(question):
+    excluded = [(m.start(), m.end()) for m in _EXCLUSION.finditer(question)]
+    for a, _, w in words(question):
         lw = w.lower()
-        if lw in STOPWORDS or lw in WH or lw in _GENERIC_VERBS or lw in PRONOUNS:
+        if lw in STOPWORDS or lw in WH or lw in _GENERIC_VERBS or lw in PRONOUNS or lw == "else":
+            continue
+        if any(s <= a < e for s, e in excluded):
             continue
         st = stem(w)
         if st in seen:
