@@ -41,7 +41,9 @@ SHARE_NOUNS = frozenset("percentage share proportion rate fraction percent".spli
 
 AUX = frozenset("""do does did is are was were be been has have had can could will would shall should may
 might must""".split())
-PREPOSITIONS = frozenset("in on at from to for of by with about into near under over as".split())
+PREPOSITIONS = frozenset("""in on at from to for of by with about into near under over as around between through
+against during after before behind beyond inside outside across along toward towards within without among via
+since until upon""".split())
 WH = frozenset("who whom whose what which when where why how".split())
 PRONOUNS = {"he": "", "him": "", "his": "'s", "she": "", "her": "", "hers": "'s", "they": "", "them": "",
             "their": "'s", "it": "", "its": "'s"}

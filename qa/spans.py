@@ -203,7 +203,8 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
     if atype == Q.PLACE:
         # "where did they post it?" → "on Twitter": a named thing after a locative preposition.
         for es, ee, label in ents:
-            if label in ("ORG", "PRODUCT", "WORK_OF_ART", "PERSON") and re.search(r"\b(?:on|at|in)\s+$", text[max(s0, es - 4):es]):
+            if label in ("ORG", "PRODUCT", "WORK_OF_ART", "PERSON") and re.search(
+                    r"\b(?:on|at|in|around|near|outside|inside|from|to|towards?|across)\s+$", text[max(s0, es - 9):es]):
                 add(es, ee, "LOCATIVE", 0.8)
     if atype in (Q.ENTITY, Q.THING, Q.PERSON, Q.ORG, Q.PLACE, Q.DESCRIPTION, Q.REASON, Q.MANNER):
         out.extend(_phrases(text, s0, s1, atype, target))
