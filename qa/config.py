@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
+
+from qa.errors import ConfigError
+
+T = TypeVar("T")
 
 MAX_QUESTION_CHARS = 2000
 
 
-def _env_int(name: str, default: int) -> int:
+def _env(name: str, default: T, cast: Callable[[str], T], kind: str) -> T:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as e:
-        raise ValueError(f"Environment variable {name} has value {raw!r}; expected a whole number.") from e
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as e:
-        raise ValueError(f"Environment variable {name} has value {raw!r}; expected a number.") from e
+        raise ConfigError(f"Environment variable {name} has value {raw!r}; expected {kind}.") from e
 
 
 @dataclass(frozen=True)
@@ -58,9 +54,9 @@ class Settings:
         """Settings from QA_* environment variables; keyword overrides (CLI flags) win."""
         base = cls(
             index_dir=Path(os.environ.get("QA_INDEX_DIR", "index")),
-            k=_env_int("QA_K", 5),
-            abstain_threshold=_env_float("QA_ABSTAIN_THRESHOLD", cls.abstain_threshold),
-            max_upload_bytes=_env_int("QA_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            k=_env("QA_K", 5, int, "a whole number"),
+            abstain_threshold=_env("QA_ABSTAIN_THRESHOLD", cls.abstain_threshold, float, "a number"),
+            max_upload_bytes=_env("QA_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int, "a whole number"),
             api_key=os.environ.get("QA_API_KEY") or None,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}

@@ -7,7 +7,8 @@
     ├── DocumentNotFoundError     unknown document id (HTTP 404)
     ├── UnsupportedFileError      a file type we cannot read (HTTP 415)
     ├── FileTooLargeError         an upload over the size limit (HTTP 413)
-    └── IngestError               a path that cannot be read or written (HTTP 400/500)
+    ├── IngestError               a path that cannot be read or written (HTTP 400/500)
+    └── ConfigError               a setting (environment variable) with an unusable value
 """
 
 from __future__ import annotations
@@ -45,3 +46,7 @@ class FileTooLargeError(DocQAError):
 
 class IngestError(DocQAError):
     status_code = 400
+
+
+class ConfigError(DocQAError):
+    status_code = 500
