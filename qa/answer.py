@@ -77,11 +77,6 @@ def _levenshtein_ok(a: str, b: str) -> bool:
     return bool(Levenshtein.distance(a, b, score_cutoff=limit) <= limit)
 
 
-@lru_cache(maxsize=4096)
-def _doc_sentences(text_id: int, text: str) -> tuple[tuple[int, int], ...]:
-    return tuple((s.start, s.end) for s in split_sentences(text))
-
-
 class Answerer:
     """Answers from one loaded index generation; `word_vectors` (an Embedder) enables paraphrase matching."""
 
@@ -95,6 +90,8 @@ class Answerer:
         self._n = max(1, data.n_passages)
         self._word_vecs: dict[str, np.ndarray] = {}
         self._sent_vecs: dict[tuple[str, int, int], np.ndarray] = {}
+        self._doc_sent_cache: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._context_cache: dict[tuple[int, int], frozenset[str]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ signals
@@ -144,7 +141,7 @@ class Answerer:
         vocab: dict[str, None] = {}
         for d, info in enumerate(self.data.docs):
             text = self.data.texts[d]
-            for s, e in _doc_sentences(d, text):
+            for s, e in self._doc_sentences(d, text):
                 keys.append((info.sha256, s, e))
                 texts.append(text[s:e])
                 for t in _sentence_words(text[s:e]):
@@ -169,7 +166,7 @@ class Answerer:
         for hit in hits:
             d = self.data.doc_index[hit.passage.doc_id]
             text = self.data.texts[d]
-            for s, e in _doc_sentences(d, text):
+            for s, e in self._doc_sentences(d, text):
                 if s >= hit.passage.start and e <= hit.passage.end and (d, s) not in seen:
                     seen.add((d, s))
                     out.append(_Sentence(d, s, e, hit))
@@ -271,8 +268,35 @@ class Answerer:
         with self._lock:
             return [float(self._sent_vecs[k] @ qv) for k in keys]
 
+    def _doc_sentences(self, d: int, text: str) -> tuple[tuple[int, int], ...]:
+        """Sentence spans of document number `d`, cached for this generation (bounded)."""
+        hit = self._doc_sent_cache.get(d)
+        if hit is None:
+            hit = tuple((x.start, x.end) for x in split_sentences(text))
+            if len(self._doc_sent_cache) > 4096:
+                self._doc_sent_cache.clear()
+            self._doc_sent_cache[d] = hit
+        return hit
+
     def _context_stems(self, st: _Sentence) -> frozenset[str]:
-        return _context_stems(st.doc, self.data.texts[st.doc], st.start)
+        """Stems and name skeletons of the three sentences before `st` in its document."""
+        key = (st.doc, st.start)
+        hit = self._context_cache.get(key)
+        if hit is not None:
+            return hit
+        text = self.data.texts[st.doc]
+        sents = self._doc_sentences(st.doc, text)
+        i = int(np.searchsorted(np.asarray([a for a, _ in sents]), st.start))
+        out: set[str] = set()
+        for a, b in sents[max(0, i - 3): i]:
+            for _, _, _, _, sw, sk in _sentence_words(text[a:b]):
+                out.add(sw)
+                if sk:
+                    out.add("~" + sk)
+        if len(self._context_cache) > 16384:
+            self._context_cache.clear()
+        self._context_cache[key] = frozenset(out)
+        return self._context_cache[key]
 
 
     def _entities(self, st: _Sentence) -> list[tuple[int, int, str]]:
@@ -507,17 +531,3 @@ class Answerer:
 
 def _numbers(text: str) -> tuple[str, ...]:
     return tuple(re.sub(r"[,\u00a0]", "", n) for n in re.findall(r"\d[\d,\u00a0]*(?:\.\d+)?", text)) or (normalize_answer(text),)
-
-
-@lru_cache(maxsize=16384)
-def _context_stems(doc: int, text: str, start: int) -> frozenset[str]:
-    """Stems and name skeletons of the two sentences before the one at `start` in a document."""
-    sents = _doc_sentences(doc, text)
-    i = int(np.searchsorted(np.asarray([s for s, _ in sents]), start))
-    out: set[str] = set()
-    for s, e in sents[max(0, i - 3): i]:
-        for _, _, w, _, sw, sk in _sentence_words(text[s:e]):
-            out.add(sw)
-            if sk:
-                out.add("~" + sk)
-    return frozenset(out)

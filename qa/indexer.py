@@ -6,7 +6,9 @@ import contextlib
 import fcntl
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from qa.chunk import make_passages, split_sentences
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.errors import DocQAError, IndexCorruptError, IndexNotFoundError, IngestError
-from qa.ingest import check_root, iter_files, parse_document, sha256
+from qa.ingest import check_root, iter_files, parse_document, read_file, sha256
 from qa.models import Document
 from qa.text import lexical_terms
 
@@ -38,6 +40,9 @@ class IngestReport:
     embedded_passages: int = 0
     total_documents: int = 0
     total_passages: int = 0
+    # Seconds per stage: open (the old index), scan (read, hash, parse), chunk, ner, embed, faiss,
+    # lexical, write. `ner` runs in a thread during `embed`; `ner_wait` is what it added after.
+    timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -98,6 +103,7 @@ def update_index(
     index_dir = settings.index_dir
     report = IngestReport()
     with writer_lock(index_dir):
+        t0 = time.perf_counter()
         try:
             old = store.load(index_dir, embedder.name, embedder.dim, with_vectors=True)
         except IndexNotFoundError:
@@ -117,6 +123,8 @@ def update_index(
                 current[d.doc_id] = (d.sha256, d.root)
         fresh: dict[str, Document] = {}
         removed: set[str] = set()
+        t1 = time.perf_counter()
+        report.timings_s["open"] = t1 - t0
 
         for root in roots:
             root_key = str(root.resolve())
@@ -124,10 +132,14 @@ def update_index(
             for doc_id, path in iter_files(root):
                 seen.add(doc_id)
                 try:
-                    data = path.read_bytes()
+                    data = read_file(path)  # refuses an over-large file before reading it
                 except OSError as e:
                     report.skipped.append((str(path), e.strerror or str(e)))
                     warn(f"warning: skipped {path}: {e.strerror or e}")
+                    continue
+                except DocQAError as e:
+                    report.skipped.append((str(path), str(e)))
+                    warn(f"warning: skipped {path}: {e}")
                     continue
                 prev = current.get(doc_id)
                 if prev is not None and prev[0] == sha256(data) and old_keep is not None:
@@ -158,6 +170,7 @@ def update_index(
             (report.updated if doc_id in current else report.added).append(doc_id)
         report.removed = sorted(d for d in removed if d not in fresh)
         rebuild_all = old is not None and old_keep is None
+        report.timings_s["scan"] = time.perf_counter() - t1
         if not report.changed and not rebuild_all:
             if old is not None:
                 report.total_documents, report.total_passages = len(old.docs), old.n_passages
@@ -205,6 +218,8 @@ def _write(
         else:
             vec_parts.append(np.asarray(vecs, dtype=np.float32))
 
+    timings = report.timings_s
+    t0 = time.perf_counter()
     count_tokens = getattr(embedder, "count_tokens", None)
     chunk_kwargs: dict[str, Any] = dict(max_tokens=settings.passage_max_tokens,
                                         max_sentences=settings.passage_max_sentences,
@@ -231,23 +246,24 @@ def _write(
         ps = make_passages(doc.doc_id, doc.text, split_sentences(doc.text), **chunk_kwargs)
         add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None, None)
 
-    if to_annotate:
-        found = annotate.entities([texts[d] for d in to_annotate])
-        for d, spans_found in zip(to_annotate, found):
-            ents.extend((d, s, e, lab) for s, e, lab in spans_found)
+    t1 = time.perf_counter()
+    timings["chunk"] = t1 - t0
+
+    # NER runs in a thread while the model embeds: spaCy works on one core, and torch's matrix
+    # products release the GIL, so the two overlap instead of adding up.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner") as pool:
+        ner = pool.submit(_timed, annotate.entities, [texts[d] for d in to_annotate]) if to_annotate else None
+        new_vecs = _embed_all(embedder, to_embed, settings.embed_batch_size)
+        t2 = time.perf_counter()
+        timings["embed"] = t2 - t1
+        if ner is not None:
+            found, timings["ner"] = ner.result()
+            for d, spans_found in zip(to_annotate, found):
+                ents.extend((d, s, e, lab) for s, e, lab in spans_found)
+    t3 = time.perf_counter()
+    timings["ner_wait"] = t3 - t2
     ents.sort()
     ent_arr = np.array(ents, dtype=ENT_DTYPE) if ents else np.zeros(0, dtype=ENT_DTYPE)
-
-    bar = _progress(len(to_embed), "embedding")
-    new_vecs = np.zeros((len(to_embed), embedder.dim), dtype=np.float32)
-    step = max(settings.embed_batch_size * 4, 1)
-    for i in range(0, len(to_embed), step):
-        batch = to_embed[i : i + step]
-        new_vecs[i : i + len(batch)] = embedder.encode(batch, batch_size=settings.embed_batch_size)
-        if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
     pos = 0
     for slot in embed_slots:
         n = len(vec_parts[slot])
@@ -257,8 +273,12 @@ def _write(
 
     passages = np.array(rows, dtype=store.PASSAGE_DTYPE) if rows else np.zeros(0, dtype=store.PASSAGE_DTYPE)
     vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    t4 = time.perf_counter()
     findex = store.build_faiss(vectors, settings.exact_index_max)
+    t5 = time.perf_counter()
     lexical = store.build_lexical(terms)
+    t6 = time.perf_counter()
+    timings["faiss"], timings["lexical"] = t5 - t4, t6 - t5
     try:
         store.write_generation(settings.index_dir, docs, texts, passages, ent_arr, vectors, findex, lexical,
                                embedder.name, embedder.dim, settings_fingerprint(settings))
@@ -267,4 +287,32 @@ def _write(
             f"Could not write the index to {settings.index_dir}/ ({e.strerror or e}); "
             "the previous index is unchanged."
         ) from e
+    timings["write"] = time.perf_counter() - t6
     report.total_documents, report.total_passages = len(docs), len(rows)
+
+
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    return fn(*args), time.perf_counter() - t
+
+
+def _embed_all(embedder: Embedder, texts: list[str], batch_size: int) -> np.ndarray:
+    """Embed `texts` in a few large calls, longest first, with a progress bar on a terminal.
+
+    sentence-transformers sorts each call's texts by length so that a batch pads little; sorting
+    all of them first gives every call's batches the same little padding as one single call.
+    """
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    if not texts:
+        return out
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    bar = _progress(len(texts), "embedding")
+    step = max(batch_size * 32, 1)
+    for i in range(0, len(order), step):
+        rows = order[i : i + step]
+        out[rows] = embedder.encode([texts[j] for j in rows], batch_size=batch_size)
+        if bar is not None:
+            bar.update(len(rows))
+    if bar is not None:
+        bar.close()
+    return out

@@ -7,13 +7,15 @@ import hashlib
 import html as html_lib
 import io
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
-from qa.errors import IngestError, UnsupportedFileError
+from qa.errors import FileTooLargeError, IngestError, UnsupportedFileError
 from qa.models import Document
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,14 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 # A PDF that expands past this many characters of text is refused rather than ground through.
 MAX_TEXT_CHARS = 20_000_000
 MAX_PDF_PAGES = 2000
+# Files are refused above this size before a byte is read: no supported file this large holds
+# fewer than MAX_TEXT_CHARS characters of text worth answering from (UTF-32 needs 4 bytes a character).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# pypdf's text extraction slows down faster than linearly with a page's drawing instructions, so a
+# few kilobytes of compressed instructions could keep it busy for hours. A dense text page needs
+# tens of kilobytes; a detailed map a few megabytes.
+MAX_PDF_PAGE_CONTENT_BYTES = 4 * 1024 * 1024
+MAX_PDF_CONTENT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,30 @@ class Skipped:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):,.1f} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of one file, refusing a file over `max_bytes` before reading it.
+
+    At most `max_bytes + 1` bytes are ever read, so a file that grows while it is read, or a
+    special file without a size, cannot exhaust memory either.
+
+    Raises:
+        FileTooLargeError: the file is larger than `max_bytes`.
+        OSError: the file cannot be opened or read.
+    """
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise FileTooLargeError(f"{path.name}: the file is {_size(size)}; the limit is {_size(max_bytes)}.")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileTooLargeError(f"{path.name}: the file is larger than the limit of {_size(max_bytes)}.")
+    return data
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -106,21 +140,61 @@ def html_to_text(markup: str) -> tuple[str, str]:
     return text, html_lib.unescape(parser.title).strip()
 
 
+def _content_bytes(page: Any) -> int:
+    """Decompressed size of a page's drawing instructions, forms it draws included."""
+    from pypdf.generic import ArrayObject
+
+    def resolve(obj: Any) -> Any:
+        return obj.get_object() if obj is not None else None
+
+    total = 0
+    contents: Any = resolve(page.get("/Contents"))
+    for stream in (contents if isinstance(contents, ArrayObject) else [contents]):
+        stream = resolve(stream)
+        if hasattr(stream, "get_data"):
+            total += len(stream.get_data())
+    resources: Any = resolve(page.get("/Resources"))
+    xobjects: Any = resolve(resources.get("/XObject")) if hasattr(resources, "get") else None
+    if hasattr(xobjects, "values"):
+        for ref in xobjects.values():
+            form = resolve(ref)
+            if hasattr(form, "get_data") and form.get("/Subtype") == "/Form":
+                total += len(form.get_data())
+    return total
+
+
+def _opens_without_password(reader: Any) -> bool:
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # AES without the `cryptography` package, or a damaged encryption dictionary
+        return False
+
+
 def pdf_to_text(data: bytes, name: str) -> str:
     try:
         from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
+        from pypdf.errors import PyPdfError
     except ImportError as e:  # pragma: no cover - pypdf is a declared dependency
         raise IngestError("pypdf is not installed - install it to read PDF files.") from e
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
+        # Many PDFs are encrypted only to restrict printing or copying, with an empty password to open.
+        if reader.is_encrypted and not _opens_without_password(reader):
             raise IngestError(f"{name}: the PDF is encrypted; decrypt it before adding it.")
         if len(reader.pages) > MAX_PDF_PAGES:
             raise IngestError(f"{name}: the PDF has {len(reader.pages)} pages; the limit is {MAX_PDF_PAGES}.")
         pages: list[str] = []
         total = 0
-        for page in reader.pages:
+        content = 0
+        for number, page in enumerate(reader.pages, 1):
+            size = _content_bytes(page)
+            if size > MAX_PDF_PAGE_CONTENT_BYTES:
+                raise IngestError(f"{name}: page {number} holds {_size(size)} of drawing instructions; "
+                                  f"the limit is {_size(MAX_PDF_PAGE_CONTENT_BYTES)} a page.")
+            content += size
+            if content > MAX_PDF_CONTENT_BYTES:
+                raise IngestError(f"{name}: the PDF holds more than {_size(MAX_PDF_CONTENT_BYTES)} "
+                                  "of drawing instructions.")
             t = page.extract_text() or ""
             total += len(t)
             if total > MAX_TEXT_CHARS:
@@ -128,9 +202,17 @@ def pdf_to_text(data: bytes, name: str) -> str:
             pages.append(t.strip())
     except IngestError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
-            OSError, AssertionError, NotImplementedError) as e:
+    except PyPdfError as e:
+        if type(e).__name__ == "LimitReachedError":  # not a PdfReadError: a stream past pypdf's limits
+            raise IngestError(f"{name}: the PDF expands to an enormous size when decompressed ({e})") from e
         raise IngestError(f"{name}: not a readable PDF ({type(e).__name__}: {e}).") from e
+    except Exception as e:
+        # On damaged input pypdf fails in many ways (zlib.error, struct.error, LookupError, ...); for
+        # this one file each means "unreadable", and the rest of the batch must still be ingested.
+        # An OSError here is about the PDF's bytes, not our disk: it is not chained, because an
+        # IngestError caused by an OSError means the index could not be written (see web.uploads).
+        raise IngestError(f"{name}: not a readable PDF ({type(e).__name__}: {e}).") from (
+            None if isinstance(e, OSError) else e)
     return "\n\n".join(p for p in pages if p)
 
 
@@ -148,6 +230,8 @@ def parse_document(doc_id: str, data: bytes, source: str = "") -> Document:
         raise UnsupportedFileError(
             f"{doc_id}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
         )
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooLargeError(f"{doc_id}: the file is {_size(len(data))}; the limit is {_size(MAX_FILE_BYTES)}.")
     if not data.strip():
         raise IngestError(f"{doc_id}: the file is empty.")
     title = ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
 from qa.embed import Embedder
@@ -16,6 +18,12 @@ from qa.text import edit_distance_limit, query_terms
 class RetrievalResult:
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
 
 
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:
@@ -67,10 +75,17 @@ class Retriever:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self.data.lexical.get_scores(terms), dtype=np.float32)
 
-    def dense_search(self, question: str, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, question: str, depth: int, qv: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the `depth` nearest passages; pass `qv` when the question is already embedded."""
         if self.data.n_passages == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        qv = self.embedder.encode_query(question)
+        if qv is None:
+            qv = self.embedder.encode_query(question)
+        # One question searches on one thread (concurrent questions use the other cores). FAISS's
+        # OpenMP team would otherwise spin on both cores after each search, against torch's own,
+        # which more than doubled the next query embedding on a busy two-core machine. The
+        # setting belongs to the calling thread, so an ingest building HNSW elsewhere keeps all.
+        _faiss().omp_set_num_threads(1)
         scores, ids = self.data.faiss_index.search(qv[None, :].astype(np.float32), min(depth, self.data.n_passages))
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
@@ -86,7 +101,7 @@ class Retriever:
                 qv = self.embedder.encode_query(question)
             t_embed = time.perf_counter()
             timings["embed"] = (t_embed - t0) * 1000
-            dense_ids, dense_scores = self.dense_search(question, depth)
+            dense_ids, dense_scores = self.dense_search(question, depth, qv)
             timings["dense"] = (time.perf_counter() - t_embed) * 1000
         t1 = time.perf_counter()
         lex_ids = np.zeros(0, dtype=np.int64)

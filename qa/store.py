@@ -6,12 +6,18 @@ Layout of an index folder:
       CURRENT                 name of the live generation (replaced atomically)
       gen-<time>-<pid>/       one complete, immutable generation
         manifest.json         format, model, dimension, counts, per-document hashes, file sizes, checksum
-        documents.jsonl       one document a line: id, title, text, hash, root
-        passages.npy          (doc, start, end) per passage: offsets into the document text
-        vectors.npy           normalised embeddings, row i = passage i (memory-mapped when reused)
-        entities.npy          (doc, start, end, label) named entities found at ingest
+        documents.jsonl       one document a line: id, title, hash, root, characters, passage rows
+        texts.bin             every document's text, UTF-8, one after another (memory-mapped)
+        text_offsets.npy      byte offset of each document's text in texts.bin, plus the end
+        passages.npy          (doc, start, end) per passage: character offsets into the document text
+        vectors.npy           normalised embeddings, row i = passage i (memory-mapped)
+        entities.npy          (doc, start, end, label) named entities found at ingest (memory-mapped)
         faiss.index           exact (flat inner product) or HNSW past a size threshold
         lexical/              bm25s index over stemmed terms and name skeletons
+
+Loading maps the large files instead of reading them, so a million-passage index opens in about a
+second and its texts, vectors and postings stay in the page cache, shared between processes, rather
+than in Python objects; a document's text is decoded when it is read.
 
 A new generation is written beside the old one and only then named in CURRENT, so an ingest
 killed at any moment leaves the previous generation in force.
@@ -19,14 +25,20 @@ killed at any moment leaves the previous generation in force.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import mmap
 import os
 import shutil
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -34,10 +46,16 @@ from qa.annotate import ENT_DTYPE
 from qa.errors import IndexCorruptError, IndexNotFoundError
 from qa.models import Document, Passage
 
-FORMAT_VERSION = 1
+# 2: texts moved out of documents.jsonl into texts.bin + text_offsets.npy, read through a memory map.
+FORMAT_VERSION = 2
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
 CURRENT = "CURRENT"
 _RERUN = "Re-run `qa ingest` to rebuild the index."
+# Files at least this large are checked by size only when an index is opened: hashing a
+# multi-gigabyte index on every start would cost more than the rest of loading it.
+_HASH_LIMIT = 64 * 1024 * 1024
+# Past this many vectors the FAISS index is memory-mapped rather than read into memory.
+_MMAP_INDEX_MIN = 50_000
 
 
 @dataclass
@@ -51,6 +69,58 @@ class DocInfo:
     count: int  # number of passage rows
 
 
+class TextStore(Sequence[str]):
+    """Document texts decoded on demand from one UTF-8 blob; `texts[d]` is document d's text.
+
+    The blob is usually a memory map of texts.bin, so only the documents actually read are paged
+    in. The last few decoded texts are kept: the answerer reads the same documents many times
+    per question, and handing back the same string object keeps its per-text caches cheap.
+    """
+
+    def __init__(self, blob: bytes | mmap.mmap, offsets: np.ndarray, keep: int = 256) -> None:
+        if len(offsets) == 0 or int(offsets[-1]) > len(blob):
+            raise ValueError(f"text offsets run past the end of the text ({len(blob)} bytes)")
+        self._blob = blob
+        self._offsets = offsets
+        self._keep = keep
+        self._recent: OrderedDict[int, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        j = int(i)
+        if j < 0:
+            j += n
+        if not 0 <= j < n:
+            raise IndexError(f"document {i} out of range (the index has {n} documents)")
+        with self._lock:
+            hit = self._recent.get(j)
+            if hit is not None:
+                self._recent.move_to_end(j)
+                return hit
+        text = bytes(self._blob[int(self._offsets[j]) : int(self._offsets[j + 1])]).decode("utf-8")
+        with self._lock:
+            self._recent[j] = text
+            if len(self._recent) > self._keep:
+                self._recent.popitem(last=False)
+        return text
+
+    def __iter__(self) -> Iterator[str]:
+        for j in range(len(self)):
+            yield self[j]
+
+
 @dataclass
 class IndexData:
     """A loaded generation. Passage texts are sliced from document texts on demand."""
@@ -58,7 +128,7 @@ class IndexData:
     path: Path
     manifest: dict[str, Any]
     docs: list[DocInfo]
-    texts: list[str]
+    texts: Sequence[str]
     passages: np.ndarray  # PASSAGE_DTYPE
     faiss_index: Any
     lexical: Any
@@ -67,6 +137,7 @@ class IndexData:
     doc_index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._entity_bounds: np.ndarray | None = None
         if not self.doc_index:
             self.doc_index = {d.doc_id: i for i, d in enumerate(self.docs)}
 
@@ -89,9 +160,16 @@ class IndexData:
         """Entity rows of document number `doc`, ordered by start offset."""
         if self.entities is None or len(self.entities) == 0:
             return np.zeros(0, dtype=ENT_DTYPE)
-        col = self.entities["doc"]
-        lo, hi = np.searchsorted(col, doc, "left"), np.searchsorted(col, doc, "right")
-        return self.entities[lo:hi]
+        bounds = self._entity_bounds
+        if bounds is None:
+            # Where each document's rows begin, found once: searching the strided "doc" column
+            # of the record array on every call would copy all of it (tens of MB at 1M passages).
+            col = np.ascontiguousarray(self.entities["doc"])
+            bounds = np.searchsorted(col, np.arange(len(self.docs) + 1), "left")
+            self._entity_bounds = bounds
+        if not 0 <= doc < len(bounds) - 1:
+            return self.entities[0:0]
+        return self.entities[int(bounds[doc]) : int(bounds[doc + 1])]
 
     def text_of(self, doc_id: str) -> str:
         return self.texts[self.doc_index[doc_id]]
@@ -111,6 +189,8 @@ def _require_faiss() -> Any:
 def build_faiss(vectors: np.ndarray, exact_max: int) -> Any:
     """Exact inner-product search for small corpora; HNSW beyond `exact_max` passages."""
     faiss = _require_faiss()
+    # Searches set their own thread to one OpenMP thread (qa.retrieve); building uses every core.
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 384
     if len(vectors) <= exact_max:
         index = faiss.IndexFlatIP(dim)
@@ -150,7 +230,7 @@ def _manifest_checksum(manifest: dict[str, Any]) -> str:
 def write_generation(
     index_dir: Path,
     docs: list[DocInfo],
-    texts: list[str],
+    texts: Sequence[str],
     passages: np.ndarray,
     entities: np.ndarray,
     vectors: np.ndarray,
@@ -167,21 +247,27 @@ def write_generation(
     tmp = index_dir / (".tmp-" + name)
     tmp.mkdir()
     try:
+        if len(texts) != len(docs):
+            raise ValueError(f"{len(docs)} documents but {len(texts)} texts")
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as f:
-            for info, text in zip(docs, texts):
+            for info in docs:
                 f.write(json.dumps({"doc_id": info.doc_id, "title": info.title, "sha256": info.sha256,
-                                    "root": info.root, "first": info.first, "count": info.count,
-                                    "text": text}, ensure_ascii=False) + "\n")
-        np.save(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE, copy=False))
-        np.save(tmp / "entities.npy", entities.astype(ENT_DTYPE, copy=False))
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(faiss_index, str(tmp / "faiss.index"))
-        lexical.save(str(tmp / "lexical"))
+                                    "root": info.root, "chars": info.chars, "first": info.first,
+                                    "count": info.count}, ensure_ascii=False) + "\n")
+        sizes = _write_texts(tmp / "texts.bin", texts)
+        _save_array(tmp / "text_offsets.npy", _offsets_from_sizes(sizes))
+        _save_array(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE, copy=False))
+        _save_array(tmp / "entities.npy", entities.astype(ENT_DTYPE, copy=False))
+        _save_array(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        with _clear_write_errors(tmp, "faiss.index"), (tmp / "faiss.index").open("wb") as f:
+            faiss.write_index(faiss_index, faiss.PyCallbackIOWriter(f.write))
+        with _clear_write_errors(tmp, "lexical/"):
+            lexical.save(str(tmp / "lexical"))
         files = {}
         for p in sorted(tmp.rglob("*")):
             if p.is_file():
                 rel = p.relative_to(tmp).as_posix()
-                small = p.stat().st_size < 64 * 1024 * 1024
+                small = p.stat().st_size < _HASH_LIMIT
                 files[rel] = {"size": p.stat().st_size, "sha256": _file_sha256(p) if small else None}
         manifest: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
@@ -189,7 +275,7 @@ def write_generation(
             "dim": dim,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "n_documents": len(docs),
-            "n_passages": int(len(passages)),
+            "n_passages": len(passages),
             "index_kind": type(faiss_index).__name__,
             "settings": settings_fingerprint,
             "documents": {d.doc_id: d.sha256 for d in docs},
@@ -207,6 +293,58 @@ def write_generation(
         raise
     _collect_garbage(index_dir, keep=name)
     return final
+
+
+def _write_texts(path: Path, texts: Sequence[str]) -> list[int]:
+    """Write the texts one after another as UTF-8; returns each one's size in bytes."""
+    sizes: list[int] = []
+    with path.open("wb") as f:
+        for text in texts:
+            data = text.encode("utf-8")
+            f.write(data)
+            sizes.append(len(data))
+    return sizes
+
+
+def _save_array(path: Path, arr: np.ndarray) -> None:
+    with _clear_write_errors(path.parent, path.name):
+        np.save(path, arr)
+
+
+@contextlib.contextmanager
+def _clear_write_errors(folder: Path, what: str) -> Iterator[None]:
+    """Turn a library's vague write failure into an OSError with an errno, which callers report.
+
+    On a full disk faiss raises RuntimeError and numpy an OSError without errno ("N requested and M
+    written"); either becomes ENOSPC ("No space left on device") when the disk is (nearly) full,
+    else EIO naming the file.
+    """
+    try:
+        yield
+    except (RuntimeError, OSError) as e:
+        if isinstance(e, OSError) and e.errno is not None:
+            raise
+        try:
+            full = shutil.disk_usage(folder).free < 1024 * 1024
+        except OSError:
+            full = False
+        if full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from e
+        raise OSError(errno.EIO, f"{os.strerror(errno.EIO)} writing {what} ({e})") from e
+
+
+def _offsets_from_sizes(sizes: Sequence[int]) -> np.ndarray:
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    if sizes:
+        np.cumsum(np.asarray(sizes, dtype=np.int64), out=offsets[1:])
+    return offsets
+
+
+def _map_file(path: Path) -> bytes | mmap.mmap:
+    with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""  # an empty file cannot be mapped
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -251,6 +389,13 @@ def _collect_garbage(index_dir: Path, keep: str) -> None:
                 shutil.rmtree(p, ignore_errors=True)
             else:
                 p.unlink(missing_ok=True)
+
+
+def _read_faiss(faiss: Any, path: Path, manifest: dict[str, Any]) -> Any:
+    """Read the vector index; a large one's vectors are memory-mapped (pages load as they are searched)."""
+    if int(manifest.get("n_passages", 0)) >= _MMAP_INDEX_MIN:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+    return faiss.read_index(str(path))
 
 
 def current_generation(index_dir: Path) -> Path:
@@ -299,17 +444,18 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
     faiss = _require_faiss()
     try:
         docs: list[DocInfo] = []
-        texts: list[str] = []
         with (gen / "documents.jsonl").open(encoding="utf-8") as f:
             for line in f:
                 rec = json.loads(line)
-                text = rec["text"]
-                texts.append(text)
-                docs.append(DocInfo(rec["doc_id"], rec["title"], rec["sha256"], len(text), rec["root"],
+                docs.append(DocInfo(rec["doc_id"], rec["title"], rec["sha256"], int(rec["chars"]), rec["root"],
                                     int(rec["first"]), int(rec["count"])))
+        offsets = np.load(gen / "text_offsets.npy")
+        if offsets.shape != (len(docs) + 1,):
+            raise ValueError(f"text_offsets.npy has {offsets.shape[0]} entries for {len(docs)} documents")
+        texts = TextStore(_map_file(gen / "texts.bin"), offsets)
         passages = np.load(gen / "passages.npy", mmap_mode="r")
-        ents = np.load(gen / "entities.npy")
-        findex = faiss.read_index(str(gen / "faiss.index"))
+        ents = np.load(gen / "entities.npy", mmap_mode="r")
+        findex = _read_faiss(faiss, gen / "faiss.index", manifest)
         import bm25s
 
         lexical = bm25s.BM25.load(str(gen / "lexical"), mmap=True)

@@ -180,3 +180,34 @@ def test_a_failed_write_leaves_the_previous_index_intact(
     after = load(settings, emb)
     assert after.path == before.path and len(after.docs) == 5
     assert not [p for p in settings.index_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_texts_are_read_from_the_memory_mapped_blob(tmp_path: Path) -> None:
+    d = tmp_path / "docs"
+    d.mkdir()
+    texts = {"a.txt": "Første linje — ÆØÅ 😀\n\nKsenia Torström moved.", "b.txt": "Plain ASCII.\n\nSecond line."}
+    for name, text in texts.items():
+        (d / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    update_index(settings, FakeEmbedder(), roots=[d])
+    data = load(settings, FakeEmbedder())
+    assert (data.path / "texts.bin").stat().st_size == sum(len(t.encode()) for t in texts.values())
+    assert len(data.texts) == 2 and [data.text_of(n) for n in texts] == list(texts.values())
+    assert data.texts[-1] == data.texts[1] and list(data.texts) == [data.texts[0], data.texts[1]]
+    with pytest.raises(IndexError):
+        data.texts[2]
+    for doc in range(len(data.docs)):
+        ents = data.entities_of(doc)
+        assert all(int(r["doc"]) == doc for r in ents)
+    assert len(data.entities_of(99)) == 0
+
+
+def test_an_index_in_the_old_format_is_refused_with_the_fix(built: tuple[Settings, FakeEmbedder]) -> None:
+    settings, emb = built
+    gen = store.current_generation(settings.index_dir)
+    m = json.loads((gen / "manifest.json").read_text())
+    m["format_version"] = 1
+    m["checksum"] = store._manifest_checksum(m)
+    (gen / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexCorruptError, match="format 1.*qa ingest"):
+        load(settings, emb)

@@ -156,7 +156,7 @@ _UPLOAD_BODY = {
 
 
 @router.post("/documents", status_code=201, dependencies=[Depends(require_api_key)], openapi_extra=_UPLOAD_BODY,
-             responses=_errors(400, 401, 403, 413, 415, 422))
+             responses=_errors(400, 401, 403, 413, 415, 422, 507))
 async def upload_documents(request: Request, pipeline: PipelineDep, settings: SettingsDep,
                            lock: IngestLockDep) -> IndexChange:
     """Add or replace documents in the live index; answers use them at once. Needs the API key."""
@@ -171,7 +171,7 @@ async def upload_documents(request: Request, pipeline: PipelineDep, settings: Se
 
 
 @router.delete("/documents/{doc_id:path}", dependencies=[Depends(require_api_key)],
-               responses=_errors(401, 403, 404))
+               responses=_errors(401, 403, 404, 507))
 def remove_document(doc_id: DocIdDep, pipeline: PipelineDep, lock: IngestLockDep) -> IndexChange:
     """Remove a document from the live index. Needs the API key."""
     report = delete_document(pipeline, lock, doc_id)

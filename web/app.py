@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from qa import __version__
 from qa.config import Settings
@@ -75,6 +76,12 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up mid-body (an upload cancelled): nobody is left to answer, and it is no
+        # server error, so no traceback in the log. 400 is what a proxy logging the request sees.
+        return Response(status_code=400)
 
     return app
 

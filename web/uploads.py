@@ -66,12 +66,32 @@ async def collect_uploads(form: FormData, max_bytes: int) -> list[tuple[str, byt
     return uploads
 
 
+def _storage_error(e: IngestError) -> HTTPException:
+    """507 for an index the server could not write (disk full, read-only folder): not the client's fault."""
+    return HTTPException(status_code=507, detail=str(e))
+
+
 def ingest_uploads(pipeline: Pipeline, lock: threading.Lock, uploads: list[tuple[str, bytes]]) -> IngestReport:
-    """Add or replace the documents in the live index; blocking, so call it in a worker thread."""
+    """Add or replace the documents in the live index; blocking, so call it in a worker thread.
+
+    Raises:
+        HTTPException: 507 when the index folder cannot be written; the previous index stays live.
+    """
     with lock:
-        return pipeline.ingest(uploads=uploads)
+        try:
+            return pipeline.ingest(uploads=uploads)
+        except IngestError as e:
+            # A write failure is wrapped around the OSError; a refused file carries no OSError.
+            if isinstance(e.__cause__, OSError):
+                raise _storage_error(e) from e
+            raise
 
 
 def delete_document(pipeline: Pipeline, lock: threading.Lock, doc_id: str) -> IngestReport:
     with lock:
-        return pipeline.delete(doc_id)
+        try:
+            return pipeline.delete(doc_id)
+        except IngestError as e:
+            if isinstance(e.__cause__, OSError):
+                raise _storage_error(e) from e
+            raise

@@ -1,0 +1,50 @@
+"""Hybrid retrieval: lexical scores are bm25s's, and dense search agrees with brute force."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import store
+from qa.config import Settings
+from qa.indexer import update_index
+from qa.retrieve import Retriever
+from qa.text import query_terms
+from tests.fakes import FakeEmbedder
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+QUESTIONS = ["How much did Palyuga pay?", "Which network did John Kirby speak on?", "Torstrom Finland",
+             "court court fined rubles rubles", "zzzz qqqq"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> store.IndexData:
+    tmp = tmp_path_factory.mktemp("retrieve")
+    shutil.copytree(CORPUS, tmp / "docs")
+    settings = Settings(index_dir=tmp / "index")
+    update_index(settings, FakeEmbedder(), roots=[tmp / "docs"])
+    return store.load(settings.index_dir, FakeEmbedder.name, FakeEmbedder.dim, with_vectors=True)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_lexical_scores_equal_bm25s_get_scores(data: store.IndexData, question: str) -> None:
+    ret = Retriever(data, FakeEmbedder())
+    terms = [t for t in ret.expand(query_terms(question)) if t in ret._vocab]
+    ours = ret.lexical_scores(question)
+    expected = np.asarray(data.lexical.get_scores(terms), dtype=np.float32) if terms else np.zeros(data.n_passages)
+    assert ours.shape == (data.n_passages,)
+    assert np.array_equal(ours, expected.astype(np.float32))
+
+
+def test_dense_search_with_a_given_vector_matches_brute_force(data: store.IndexData) -> None:
+    emb = FakeEmbedder()
+    ret = Retriever(data, emb, mode="dense")
+    qv = emb.encode_query("Palyuga fined rubles court")
+    ids, scores = ret.dense_search("ignored when qv is given", 5, qv)
+    assert data.vectors is not None
+    brute = np.asarray(data.vectors) @ qv
+    assert np.allclose(scores, np.sort(brute)[::-1][:5], atol=1e-5)
+    assert np.allclose(brute[ids], scores, atol=1e-5)
