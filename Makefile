@@ -52,7 +52,11 @@ test-fast: install-dev
 eval: install $(INDEX)/CURRENT
 	$(QA) eval --gold eval/gold.jsonl --index $(INDEX) --out eval/report
 
-bench: install-dev $(INDEX)/CURRENT
+$(VENV)/.installed-bench: $(VENV)/.installed-dev requirements-bench.txt
+	$(PIP) install -q -r requirements-bench.txt torch==2.13.0
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	$(PY) eval/bench.py --quick
 
 clean:

@@ -243,7 +243,7 @@ def _export(model: Any, torch: Any, path: Path) -> None:
     """Export the transformer to ONNX (dynamic batch and length), atomically."""
     bert = model[0].auto_model
 
-    class HiddenStates(torch.nn.Module):  # type: ignore[misc, name-defined]
+    class HiddenStates(torch.nn.Module):  # type: ignore[misc]  # torch is an untyped parameter here
         def __init__(self) -> None:
             super().__init__()
             self.bert = bert

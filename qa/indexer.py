@@ -249,8 +249,9 @@ def _write(
     t1 = time.perf_counter()
     timings["chunk"] = t1 - t0
 
-    # NER runs in a thread while the model embeds: spaCy works on one core, and torch's matrix
-    # products release the GIL, so the two overlap instead of adding up.
+    # NER runs in a thread while the model embeds (torch's matrix products release the GIL). It
+    # hides spaCy's time where torch leaves a core idle (a busy machine, or more cores than torch
+    # uses well); on an idle two-core machine torch fills both and NER still adds most of its time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner") as pool:
         ner = pool.submit(_timed, annotate.entities, [texts[d] for d in to_annotate]) if to_annotate else None
         new_vecs = _embed_all(embedder, to_embed, settings.embed_batch_size)

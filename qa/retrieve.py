@@ -81,10 +81,11 @@ class Retriever:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if qv is None:
             qv = self.embedder.encode_query(question)
-        # One question searches on one thread (concurrent questions use the other cores). FAISS's
-        # OpenMP team would otherwise spin on both cores after each search, against torch's own,
-        # which more than doubled the next query embedding on a busy two-core machine. The
-        # setting belongs to the calling thread, so an ingest building HNSW elsewhere keeps all.
+        # One question searches on one thread; concurrent questions use the other cores. With
+        # FAISS's default OpenMP team, a flat search of 10k passages took 15 ms p50 inside the
+        # pipeline on a busy two-core machine, against 0.6 ms on one thread (eval/bench.py), the
+        # team's threads spinning against torch's. The setting belongs to the calling thread, so an
+        # ingest building HNSW in another thread keeps every core.
         _faiss().omp_set_num_threads(1)
         scores, ids = self.data.faiss_index.search(qv[None, :].astype(np.float32), min(depth, self.data.n_passages))
         keep = ids[0] >= 0

@@ -29,6 +29,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import mmap
 import os
 import shutil
@@ -206,6 +207,8 @@ def build_faiss(vectors: np.ndarray, exact_max: int) -> Any:
 
 def build_lexical(term_lists: list[list[str]]) -> Any:
     import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
 
     retriever = bm25s.BM25()
     if term_lists:
@@ -458,6 +461,7 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         findex = _read_faiss(faiss, gen / "faiss.index", manifest)
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         lexical = bm25s.BM25.load(str(gen / "lexical"), mmap=True)
         vectors = np.load(gen / "vectors.npy", mmap_mode="r") if with_vectors else None
     except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as e:
