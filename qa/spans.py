@@ -123,6 +123,8 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
 
     for es, ee, label in ents:
         fit = table.get(label, 0.0)
+        if atype == Q.DATE and target == "year" and not re.search(r"\b\d{4}\b", text[es:ee]):
+            fit *= 0.5  # "in what year?" wants a year, not "a hundred years later"
         if fit:
             if label in ("ORG", "FAC", "WORK_OF_ART", "EVENT", "LAW") and text[es:es + 4].lower() == "the ":
                 es += 4
