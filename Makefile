@@ -40,7 +40,9 @@ $(INDEX)/CURRENT: | $(VENV)/.installed
 index: install
 	$(QA) ingest corpus/ --index $(INDEX)
 
-run: install $(INDEX)/CURRENT
+# Ingest is incremental: a no-op when corpus/ is unchanged, a rebuild when the index format changed.
+run: install
+	$(QA) ingest corpus/ --index $(INDEX)
 	$(QA) serve --host $(HOST) --port $(PORT) --index $(INDEX)
 
 test: install-dev browser
