@@ -6,6 +6,7 @@ The web fixtures live in tests/web_fixtures.py.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = ["tests.web_fixtures"]
 
 DATA = Path(__file__).resolve().parent / "data"
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A private copy of the bundled corpus that a test may change."""
+    d = tmp_path / "docs"
+    shutil.copytree(CORPUS, d)
+    return d
 
 
 @pytest.fixture(scope="session")

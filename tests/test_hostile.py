@@ -36,7 +36,7 @@ from qa.indexer import update_index
 from qa.models import Answer
 from qa.pipeline import Pipeline
 from tests.fakes import FakeEmbedder
-from tests.pdfgen import make_pdf
+from tests.pdfgen import assemble_pdf, make_pdf
 from tests.servers import (
     require_slow,
     uvicorn_in_thread,
@@ -242,17 +242,7 @@ def flate_pdf(content: bytes | Iterator[bytes]) -> bytes:
         b"/Contents 5 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for num, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return assemble_pdf(objects)
 
 
 def repeated(unit: bytes, total: int) -> Iterator[bytes]:

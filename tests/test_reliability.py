@@ -99,13 +99,6 @@ def in_thread(fn: Callable[[], Any], timeout: float) -> Any:
 
 
 @pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    d = tmp_path / "docs"
-    shutil.copytree(CORPUS, d)
-    return d
-
-
-@pytest.fixture
 def fake_index(tmp_path: Path, docs: Path) -> Settings:
     """An index of the corpus built with the fake embedder (storage faults don't need the real model)."""
     settings = Settings(index_dir=tmp_path / "index")

@@ -19,13 +19,6 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 @pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    d = tmp_path / "docs"
-    shutil.copytree(CORPUS, d)
-    return d
-
-
-@pytest.fixture
 def built(tmp_path: Path, docs: Path) -> tuple[Settings, FakeEmbedder]:
     settings = Settings(index_dir=tmp_path / "index")
     emb = FakeEmbedder()
