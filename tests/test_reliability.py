@@ -41,7 +41,7 @@ from tests.servers import (
     require_slow,
     uvicorn_in_thread,
 )
-from tests.web_fixtures import API_KEY, CORPUS, REPO, copy_index
+from tests.web_fixtures import API_KEY, REPO, copy_index
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 QUESTIONS = (
