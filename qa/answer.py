@@ -416,8 +416,11 @@ class Answerer:
 
     # ------------------------------------------------------------------ public
 
-    def answer(self, question: str, hits: Sequence[Hit], history: Sequence[dict[str, Any]] | None = None) -> Answer:
-        resolved = Q.resolve(question, history)
+    def answer(self, question: str, hits: Sequence[Hit], history: Sequence[dict[str, Any]] | None = None,
+               *, resolved: str | None = None) -> Answer:
+        """Answer `question` from `hits`; `resolved` is the follow-up already rewritten from `history`."""
+        if resolved is None:
+            resolved = Q.resolve(question, history)
         info = Q.analyze(resolved)
         sents = self._sentences(hits)
         result = Answer(question=question, answer=None, confidence=0.0, abstained=True, passages=list(hits),

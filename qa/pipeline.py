@@ -98,8 +98,7 @@ class Pipeline:
 
     # ---------------------------------------------------------------- questions
 
-    def ask(self, question: str, k: int | None = None, history: Sequence[dict[str, Any]] | None = None,
-            mode: str = "hybrid") -> Answer:
+    def ask(self, question: str, k: int | None = None, history: Sequence[dict[str, Any]] | None = None) -> Answer:
         """Answer one question; `history` lets follow-ups ("which network did he speak on?") resolve."""
         t0 = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
@@ -108,13 +107,11 @@ class Pipeline:
             raise InvalidQuestionError(f"k must be between 1 and 50, got {k}.")
         live = self.live  # one consistent generation for the whole question
         resolved = resolve(question, history)
-        retriever = live.retriever if mode == "hybrid" else Retriever(
-            live.data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k, mode=mode)
         t1 = time.perf_counter()
         # The answerer reads a few more passages than are shown: an answer often sits just outside the top k.
-        found = retriever.search(resolved, k=max(k, self.settings.answer_depth))
+        found = live.retriever.search(resolved, k=max(k, self.settings.answer_depth))
         t2 = time.perf_counter()
-        ans = live.answerer.answer(question, found.hits, history=history)
+        ans = live.answerer.answer(question, found.hits, history=history, resolved=resolved)
         ans.passages = ans.passages[:k]
         t3 = time.perf_counter()
         ans.timings_ms = {"retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000,
