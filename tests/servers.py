@@ -52,7 +52,7 @@ def uvicorn_in_thread(app: Any) -> Iterator[str]:
 
 @contextlib.contextmanager
 def qa_serve(index: Path, log: Path, env: dict[str, str] | None = None,
-             host: str | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+             host: str | None = None, timeout: float = 180) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`qa serve` over `index` on a free port (no --host unless given: the default must be loopback)."""
     port = free_port()
     argv = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index)]
@@ -63,7 +63,7 @@ def qa_serve(index: Path, log: Path, env: dict[str, str] | None = None,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read_text()}")
@@ -73,7 +73,7 @@ def qa_serve(index: Path, log: Path, env: dict[str, str] | None = None,
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("qa serve did not answer /healthz within 180 s")
+                pytest.fail(f"qa serve did not answer /healthz within {timeout:.0f} s")
             time.sleep(0.3)
         yield proc, url
     finally:

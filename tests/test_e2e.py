@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.web_fixtures import REPO, copy_index
+from tests.servers import qa_serve
+from tests.web_fixtures import copy_index
 
 pytestmark = pytest.mark.e2e
 
@@ -28,46 +23,14 @@ PHONE = {"width": 390, "height": 844}
 ANSWER_TIMEOUT_MS = 30_000
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`qa serve` on a free loopback port over a private copy of the index (the upload test writes to it)."""
     index = copy_index(web_index, tmp_path_factory.mktemp("e2e") / "index")
-    port = free_port()
-    env = {**os.environ, "QA_API_KEY": E2E_KEY, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    log = (tmp_path_factory.mktemp("e2e-log") / "serve.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--index", str(index)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"qa serve exited with {proc.returncode}:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("qa serve did not answer /healthz within 120 s")
-            time.sleep(0.3)
+    log = tmp_path_factory.mktemp("e2e-log") / "serve.log"
+    env = {"QA_API_KEY": E2E_KEY, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with qa_serve(index, log, env=env, host="127.0.0.1", timeout=120) as (_, url):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
