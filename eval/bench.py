@@ -96,8 +96,13 @@ def pct(values: Sequence[float]) -> dict[str, float]:
         return {"n": 0}
     a = np.asarray(values, dtype=np.float64)
     p50, p95, p99 = np.percentile(a, [50, 95, 99])
-    return {"n": int(a.size), "p50": round(float(p50), 2), "p95": round(float(p95), 2),
-            "p99": round(float(p99), 2), "mean": round(float(a.mean()), 2)}
+    return {
+        "n": int(a.size),
+        "p50": round(float(p50), 2),
+        "p95": round(float(p95), 2),
+        "p99": round(float(p99), 2),
+        "mean": round(float(a.mean()), 2),
+    }
 
 
 def load_gold(path: Path) -> list[dict[str, Any]]:
@@ -135,18 +140,30 @@ def machine() -> dict[str, Any]:
     import faiss
     import torch
 
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "torch": torch.__version__,
-            "torch_threads_bulk": os.cpu_count(), "faiss": faiss.__version__,
-            "load_average_start": [round(x, 2) for x in os.getloadavg()],
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": _git_commit()}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads_bulk": os.cpu_count(),
+        "faiss": faiss.__version__,
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": _git_commit(),
+    }
 
 
 def _git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=False).stdout.strip()
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         return out.stdout.strip() + ("+changes" if dirty else "")
     except OSError:
         return "unknown"
@@ -202,8 +219,9 @@ class Synthetic:
     sentences: np.ndarray  # (passages, 4) pool sentence ids of each passage; -1 for real documents
 
 
-def bundled_docs(index: store.IndexData) -> tuple[list[store.DocInfo], list[str], np.ndarray, np.ndarray,
-                                                   list[list[str]], np.ndarray]:
+def bundled_docs(
+    index: store.IndexData,
+) -> tuple[list[store.DocInfo], list[str], np.ndarray, np.ndarray, list[list[str]], np.ndarray]:
     """The real bundled documents as ingested, to put at the head of every synthetic corpus."""
     docs = [store.DocInfo(d.doc_id, d.title, d.sha256, d.chars, d.root, d.first, d.count) for d in index.docs]
     texts = [index.texts[i] for i in range(len(index.docs))]
@@ -259,7 +277,12 @@ def synthesize(pool: Pool, n_passages: int, seed: int, head: tuple[Any, ...], ro
             rows = np.concatenate([np.arange(ent_first[s], ent_first[s + 1]) for s in sids[counts > 0]])
             shift = np.repeat(starts[counts > 0], counts[counts > 0])
             er = np.zeros(len(rows), dtype=ENT_DTYPE)
-            er["doc"], er["start"], er["end"], er["label"] = d, flat[rows, 0] + shift, flat[rows, 1] + shift, flat[rows, 2]
+            er["doc"], er["start"], er["end"], er["label"] = (
+                d,
+                flat[rows, 0] + shift,
+                flat[rows, 1] + shift,
+                flat[rows, 2],
+            )
             ent_parts.append(er)
         total += k
         d += 1
@@ -332,8 +355,14 @@ def stress_recall(real: np.ndarray, n: int, qvecs: np.ndarray) -> dict[str, Any]
     for ef in (96, 256, 512):
         approx.hnsw.efSearch = ef
         _, a_ids = approx.search(qvecs, 10)
-        sweep.append({"efSearch": ef, "recall_at_10": round(float(np.mean(
-            [len(set(a_ids[i]) & set(e_ids[i])) / 10 for i in range(len(qvecs))])), 4)})
+        sweep.append(
+            {
+                "efSearch": ef,
+                "recall_at_10": round(
+                    float(np.mean([len(set(a_ids[i]) & set(e_ids[i])) / 10 for i in range(len(qvecs))])), 4
+                ),
+            }
+        )
     return {"vectors": n, "noise": STRESS_NOISE, "build_s": round(build, 1), "sweep": sweep}
 
 
@@ -394,16 +423,23 @@ def section_latency(index_dir: Path, questions: list[str], passes: int) -> dict[
     out: dict[str, Any] = {"questions": len(questions), "passes": passes, "query_backend": main}
     for b in pipes:
         share = statistics.median(steady[b]["retrieve_embed"]) / max(1e-9, statistics.median(steady[b]["total"]))
-        out[b] = {"first_pass_ms": {s: pct(first[b][s]) for s in STAGES},
-                  "steady_ms": {s: pct(steady[b][s]) for s in STAGES}, "embed_share_of_p50": round(share, 3)}
+        out[b] = {
+            "first_pass_ms": {s: pct(first[b][s]) for s in STAGES},
+            "steady_ms": {s: pct(steady[b][s]) for s in STAGES},
+            "embed_share_of_p50": round(share, 3),
+        }
     out["steady_ms"], out["first_pass_ms"] = out[main]["steady_ms"], out[main]["first_pass_ms"]
     out["embed_share_of_p50"] = out[main]["embed_share_of_p50"]
     if "torch" in pipes and main != "torch":
         out["answers_differing_from_torch"] = sum(1 for a, b in zip(answers[main], answers["torch"]) if a != b)
-        out["torch_over_onnx_embed_p50"] = round(out["torch"]["steady_ms"]["retrieve_embed"]["p50"]
-                                                 / max(1e-6, out[main]["steady_ms"]["retrieve_embed"]["p50"]), 2)
-        out["torch_over_onnx_total_p50"] = round(out["torch"]["steady_ms"]["total"]["p50"]
-                                                 / max(1e-6, out[main]["steady_ms"]["total"]["p50"]), 2)
+        out["torch_over_onnx_embed_p50"] = round(
+            out["torch"]["steady_ms"]["retrieve_embed"]["p50"]
+            / max(1e-6, out[main]["steady_ms"]["retrieve_embed"]["p50"]),
+            2,
+        )
+        out["torch_over_onnx_total_p50"] = round(
+            out["torch"]["steady_ms"]["total"]["p50"] / max(1e-6, out[main]["steady_ms"]["total"]["p50"]), 2
+        )
     return out
 
 
@@ -428,17 +464,33 @@ def cold_start(index_dir: Path, question: str, runs: int) -> dict[str, Any]:
     parts: list[dict[str, float]] = []
     for _ in range(runs):
         t0 = time.time()
-        out = subprocess.run([sys.executable, "-c", COLD_CHILD, str(index_dir), question], capture_output=True,
-                             text=True, env=child_env(), cwd=ROOT, timeout=600, check=False)
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_CHILD, str(index_dir), question],
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            cwd=ROOT,
+            timeout=600,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"cold-start child failed: {out.stderr[-2000:]}")
         rec = json.loads(out.stdout.strip().splitlines()[-1])
         walls.append(rec["t_answered"] - t0)
-        parts.append({"interpreter_and_imports": rec["t_imported"] - t0, "index_load": rec["t_loaded"] - rec["t_imported"],
-                      "first_answer_incl_model_load": rec["t_answered"] - rec["t_loaded"]})
+        parts.append(
+            {
+                "interpreter_and_imports": rec["t_imported"] - t0,
+                "index_load": rec["t_loaded"] - rec["t_imported"],
+                "first_answer_incl_model_load": rec["t_answered"] - rec["t_loaded"],
+            }
+        )
     mid = int(np.argsort(walls)[len(walls) // 2])
-    return {"runs": runs, "median_s": round(statistics.median(walls), 2), "all_s": [round(w, 2) for w in walls],
-            "median_run_parts_s": {k: round(v, 2) for k, v in parts[mid].items()}}
+    return {
+        "runs": runs,
+        "median_s": round(statistics.median(walls), 2),
+        "all_s": [round(w, 2) for w in walls],
+        "median_run_parts_s": {k: round(v, 2) for k, v in parts[mid].items()},
+    }
 
 
 def section_ingest(embedder: MiniLMEmbedder, pool: Pool, head: tuple[Any, ...], n: int, work: Path) -> dict[str, Any]:
@@ -461,8 +513,7 @@ def section_ingest(embedder: MiniLMEmbedder, pool: Pool, head: tuple[Any, ...], 
         torch.set_num_threads(embedder.bulk_threads)
         try:
             t = time.perf_counter()
-            model.encode(part, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                         show_progress_bar=False)
+            model.encode(part, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
             return time.perf_counter() - t
         finally:
             torch.set_num_threads(embedder.query_threads)
@@ -485,13 +536,19 @@ def section_ingest(embedder: MiniLMEmbedder, pool: Pool, head: tuple[Any, ...], 
     t = time.perf_counter()
     again = update_index(settings, embedder, roots=[folder])
     reingest = time.perf_counter() - t
-    return {"passages": report.total_passages, "documents": report.total_documents,
-            "ingest_s": round(took, 2), "ingest_passages_per_s": round(report.total_passages / took, 1),
-            "raw_encode_s": round(raw, 2), "raw_encode_passages_per_s": round(len(texts) / raw, 1),
-            "ratio_ingest_to_raw": round(took / raw, 3),
-            "stages_s": {k: round(v, 2) for k, v in report.timings_s.items()},
-            "ner_alone_s": round(ner_alone, 2),
-            "reingest_unchanged_s": round(reingest, 3), "reingest_changed": again.changed}
+    return {
+        "passages": report.total_passages,
+        "documents": report.total_documents,
+        "ingest_s": round(took, 2),
+        "ingest_passages_per_s": round(report.total_passages / took, 1),
+        "raw_encode_s": round(raw, 2),
+        "raw_encode_passages_per_s": round(len(texts) / raw, 1),
+        "ratio_ingest_to_raw": round(took / raw, 3),
+        "stages_s": {k: round(v, 2) for k, v in report.timings_s.items()},
+        "ner_alone_s": round(ner_alone, 2),
+        "reingest_unchanged_s": round(reingest, 3),
+        "reingest_changed": again.changed,
+    }
 
 
 def _chunks(doc_id: str, folder: Path, embedder: MiniLMEmbedder) -> list[Any]:
@@ -501,9 +558,15 @@ def _chunks(doc_id: str, folder: Path, embedder: MiniLMEmbedder) -> list[Any]:
 
     doc = parse_document(doc_id, (folder / doc_id).read_bytes())
     s = Settings()
-    return make_passages(doc.doc_id, doc.text, split_sentences(doc.text), max_tokens=s.passage_max_tokens,
-                         max_sentences=s.passage_max_sentences, overlap=s.passage_overlap_sentences,
-                         count_tokens=embedder.count_tokens)
+    return make_passages(
+        doc.doc_id,
+        doc.text,
+        split_sentences(doc.text),
+        max_tokens=s.passage_max_tokens,
+        max_sentences=s.passage_max_sentences,
+        overlap=s.passage_overlap_sentences,
+        count_tokens=embedder.count_tokens,
+    )
 
 
 def section_reingest_10k(folder: Path, index_dir: Path, embedder: MiniLMEmbedder) -> dict[str, Any]:
@@ -515,12 +578,25 @@ def section_reingest_10k(folder: Path, index_dir: Path, embedder: MiniLMEmbedder
     qa = Path(sys.executable).with_name("qa")
     cmd = [str(qa)] if qa.exists() else [sys.executable, "-m", "qa.cli"]
     t = time.perf_counter()
-    out = subprocess.run([*cmd, "ingest", str(folder), "--index", str(index_dir)], capture_output=True, text=True,
-                         env=child_env(), cwd=ROOT, timeout=600, check=False)
+    out = subprocess.run(
+        [*cmd, "ingest", str(folder), "--index", str(index_dir)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+        timeout=600,
+        check=False,
+    )
     command = time.perf_counter() - t
-    return {"passages": report.total_passages, "documents": report.total_documents, "changed": report.changed,
-            "in_process_s": round(in_process, 3), "command_s": round(command, 2),
-            "command_output": out.stdout.strip()[-300:], "stages_s": {k: round(v, 3) for k, v in report.timings_s.items()}}
+    return {
+        "passages": report.total_passages,
+        "documents": report.total_documents,
+        "changed": report.changed,
+        "in_process_s": round(in_process, 3),
+        "command_s": round(command, 2),
+        "command_output": out.stdout.strip()[-300:],
+        "stages_s": {k: round(v, 3) for k, v in report.timings_s.items()},
+    }
 
 
 # ------------------------------------------------------------------------------------------ server
@@ -535,9 +611,13 @@ class Server:
         qa = Path(sys.executable).with_name("qa")
         cmd = [str(qa)] if qa.exists() else [sys.executable, "-m", "qa.cli"]
         self.started = time.time()
-        self.proc = subprocess.Popen([*cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                                      "--index", str(index_dir)], cwd=ROOT, env=child_env(),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [*cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--index", str(index_dir)],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def wait_ready(self, timeout: float = 300) -> float:
         import httpx
@@ -603,13 +683,21 @@ async def _load(base: str, questions: list[str], clients: int) -> dict[str, Any]
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - t0
-    return {"clients": clients, "requests": len(questions), "wall_s": round(wall, 2),
-            "req_per_s": round(len(questions) / wall, 1), "latency_ms": pct(latencies),
-            "errors": len(errors), "error_samples": errors[:3], "answers": answers}
+    return {
+        "clients": clients,
+        "requests": len(questions),
+        "wall_s": round(wall, 2),
+        "req_per_s": round(len(questions) / wall, 1),
+        "latency_ms": pct(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:3],
+        "answers": answers,
+    }
 
 
-def section_server(index_dir: Path, gold: list[str], warm: list[str], levels: Sequence[int],
-                   rounds: int) -> dict[str, Any]:
+def section_server(
+    index_dir: Path, gold: list[str], warm: list[str], levels: Sequence[int], rounds: int
+) -> dict[str, Any]:
     """Throughput and latency of POST /api/ask; every level asks never-seen (re-spaced) questions."""
     import psutil
 
@@ -624,8 +712,13 @@ def section_server(index_dir: Path, gold: list[str], warm: list[str], levels: Se
         for q in warm + [spaced(g, 50) for g in gold]:
             server.ask(q)
         warm_s = time.time() - t
-        out: dict[str, Any] = {"ready_s": round(ready, 2), "first_answer_s": round(first, 2),
-                               "warmup_requests": len(warm) + len(gold), "warmup_s": round(warm_s, 1), "levels": []}
+        out: dict[str, Any] = {
+            "ready_s": round(ready, 2),
+            "first_answer_s": round(first, 2),
+            "warmup_requests": len(warm) + len(gold),
+            "warmup_s": round(warm_s, 1),
+            "levels": [],
+        }
         reference: dict[int, str | None] | None = None
         proc = psutil.Process(server.proc.pid)
         for n, c in enumerate(levels):
@@ -643,8 +736,10 @@ def section_server(index_dir: Path, gold: list[str], warm: list[str], levels: Se
                 reference = by_q
             res["answers_differing_from_first_level"] = sum(1 for i, a in by_q.items() if reference.get(i) != a)
             out["levels"].append(res)
-            log(f"server: {c} clients {res['req_per_s']} req/s p50 {res['latency_ms'].get('p50')} ms "
-                f"errors {res['errors']}")
+            log(
+                f"server: {c} clients {res['req_per_s']} req/s p50 {res['latency_ms'].get('p50')} ms "
+                f"errors {res['errors']}"
+            )
         out["memory_mb"] = rss_of(server.proc.pid)
         return out
     finally:
@@ -663,8 +758,12 @@ def serve_probe(index_dir: Path, questions: list[str]) -> dict[str, Any]:
             t = time.perf_counter()
             server.ask(spaced(q, 3))
             lat.append((time.perf_counter() - t) * 1000)
-        return {"ready_s": round(ready, 2), "first_answer_s": round(first, 2), "http_latency_ms": pct(lat),
-                "memory_mb": rss_of(server.proc.pid)}
+        return {
+            "ready_s": round(ready, 2),
+            "first_answer_s": round(first, 2),
+            "http_latency_ms": pct(lat),
+            "memory_mb": rss_of(server.proc.pid),
+        }
     finally:
         server.stop()
 
@@ -682,8 +781,9 @@ class Vectors:
     cache: Path
 
 
-def build_scale(size: int, pool: Pool, head: tuple[Any, ...], vec: Vectors, work: Path,
-                reuse: bool, files: bool) -> tuple[Path, dict[str, Any], Path | None, np.ndarray | None]:
+def build_scale(
+    size: int, pool: Pool, head: tuple[Any, ...], vec: Vectors, work: Path, reuse: bool, files: bool
+) -> tuple[Path, dict[str, Any], Path | None, np.ndarray | None]:
     """Generate and write a synthetic index of `size` passages through qa.store.
 
     Returns its folder, the build figures, the folder of its files (if written) and the real
@@ -692,8 +792,15 @@ def build_scale(size: int, pool: Pool, head: tuple[Any, ...], vec: Vectors, work
     index_dir = work / f"scale-{size}"
     folder = work / f"scale-{size}-files" if files else None
     marker = index_dir / "bench-params.json"
-    params = {"bench_format": BENCH_FORMAT, "size": size, "seed": SEED, "noise": NOISE, "real_vectors": vec.n_real,
-              "store_format": store.FORMAT_VERSION, "files": files}
+    params = {
+        "bench_format": BENCH_FORMAT,
+        "size": size,
+        "seed": SEED,
+        "noise": NOISE,
+        "real_vectors": vec.n_real,
+        "store_format": store.FORMAT_VERSION,
+        "files": files,
+    }
     if reuse and marker.exists():
         saved = json.loads(marker.read_text())
         if saved.get("params") == params:
@@ -733,19 +840,43 @@ def build_scale(size: int, pool: Pool, head: tuple[Any, ...], vec: Vectors, work
     lexical = store.build_lexical(syn.terms)
     lexical_s = time.perf_counter() - t
     t = time.perf_counter()
-    gen = store.write_generation(index_dir, syn.docs, syn.texts, syn.passages, syn.entities, vectors, findex,
-                                 lexical, MiniLMEmbedder.name, MiniLMEmbedder.dim, settings_fingerprint(Settings()))
+    gen = store.write_generation(
+        index_dir,
+        syn.docs,
+        syn.texts,
+        syn.passages,
+        syn.entities,
+        vectors,
+        findex,
+        lexical,
+        MiniLMEmbedder.name,
+        MiniLMEmbedder.dim,
+        settings_fingerprint(Settings()),
+    )
     write_s = time.perf_counter() - t
-    files_mb = {p.relative_to(gen).as_posix(): round(p.stat().st_size / 1e6, 1) for p in sorted(gen.rglob("*"))
-                if p.is_file() and p.stat().st_size > 1e6}
-    build = {"built": time.strftime("%Y-%m-%dT%H:%M:%S"), "documents": len(syn.docs), "passages": len(syn.passages),
-             "entities": len(syn.entities), "index_kind": type(findex).__name__,
-             "generate_s": round(gen_s, 1), "real_embeddings": len(real),
-             "real_embed_s": None if embed_s is None else round(embed_s, 1),
-             "real_cache": str(emb_cache_path(vec.embedder, base_texts, vec.cache)),
-             "faiss_build_s": round(faiss_s, 1), "lexical_build_s": round(lexical_s, 1),
-             "write_s": round(write_s, 1), "build_s": round(faiss_s + lexical_s + write_s, 1),
-             "disk_mb": round(du(gen) / 1e6, 1), "files_mb": files_mb, "reused": False}
+    files_mb = {
+        p.relative_to(gen).as_posix(): round(p.stat().st_size / 1e6, 1)
+        for p in sorted(gen.rglob("*"))
+        if p.is_file() and p.stat().st_size > 1e6
+    }
+    build = {
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "documents": len(syn.docs),
+        "passages": len(syn.passages),
+        "entities": len(syn.entities),
+        "index_kind": type(findex).__name__,
+        "generate_s": round(gen_s, 1),
+        "real_embeddings": len(real),
+        "real_embed_s": None if embed_s is None else round(embed_s, 1),
+        "real_cache": str(emb_cache_path(vec.embedder, base_texts, vec.cache)),
+        "faiss_build_s": round(faiss_s, 1),
+        "lexical_build_s": round(lexical_s, 1),
+        "write_s": round(write_s, 1),
+        "build_s": round(faiss_s + lexical_s + write_s, 1),
+        "disk_mb": round(du(gen) / 1e6, 1),
+        "files_mb": files_mb,
+        "reused": False,
+    }
     marker.write_text(json.dumps({"params": params, "build": build}, indent=1))
     del syn, vectors, findex, lexical
     gc.collect()
@@ -763,6 +894,7 @@ def recall_and_speed(data: store.IndexData, qvecs: np.ndarray, k: int = 10) -> d
     q = np.ascontiguousarray(qvecs, dtype=np.float32)
     faiss.omp_set_num_threads(1)  # one query at a time on one thread, as the server searches
     try:
+
         def timed(index: Any, n: int) -> tuple[np.ndarray, list[float]]:
             ids = np.zeros((len(q), k), dtype=np.int64)
             ms = []
@@ -774,8 +906,7 @@ def recall_and_speed(data: store.IndexData, qvecs: np.ndarray, k: int = 10) -> d
 
         e_ids, e_ms = timed(exact, len(q))
         approx = data.faiss_index
-        out: dict[str, Any] = {"queries": len(q), "index_kind": type(approx).__name__,
-                               "exact_search_ms": pct(e_ms)}
+        out: dict[str, Any] = {"queries": len(q), "index_kind": type(approx).__name__, "exact_search_ms": pct(e_ms)}
         hnsw = getattr(approx, "hnsw", None)
         if hnsw is None:
             out["recall_at_10"] = 1.0
@@ -789,17 +920,31 @@ def recall_and_speed(data: store.IndexData, qvecs: np.ndarray, k: int = 10) -> d
             sweep.append({"efSearch": ef, "recall_at_10": round(rec, 4), "search_ms": pct(a_ms)})
         hnsw.efSearch = shipped
         cur = next(s for s in sweep if s["efSearch"] == shipped)
-        out.update({"efSearch": shipped, "recall_at_10": cur["recall_at_10"], "approx_search_ms": cur["search_ms"],
-                    "exact_over_approx_p50": round(out["exact_search_ms"]["p50"] / max(1e-6, cur["search_ms"]["p50"]), 1),
-                    "efSearch_sweep": sweep})
+        out.update(
+            {
+                "efSearch": shipped,
+                "recall_at_10": cur["recall_at_10"],
+                "approx_search_ms": cur["search_ms"],
+                "exact_over_approx_p50": round(out["exact_search_ms"]["p50"] / max(1e-6, cur["search_ms"]["p50"]), 1),
+                "efSearch_sweep": sweep,
+            }
+        )
         return out
     finally:
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         del exact
 
 
-def section_scale(size: int, index_dir: Path, build: dict[str, Any], gold: list[str], qvecs: np.ndarray,
-                  passes: int, embedder: MiniLMEmbedder, probe_questions: int) -> dict[str, Any]:
+def section_scale(
+    size: int,
+    index_dir: Path,
+    build: dict[str, Any],
+    gold: list[str],
+    qvecs: np.ndarray,
+    passes: int,
+    embedder: MiniLMEmbedder,
+    probe_questions: int,
+) -> dict[str, Any]:
     out: dict[str, Any] = {"size": size, "build": build}
     out["cold_start"] = cold_start(index_dir, gold[0], 1)
     t = time.perf_counter()
@@ -855,11 +1000,14 @@ def peer_rank_bm25(index_dir: Path, embedder: MiniLMEmbedder, questions: list[st
         peer_ms.append((time.perf_counter() - t) * 1000)
         if len(mine):
             overlap.append(len(set(mine.tolist()) & set(theirs.tolist())) / min(10, len(mine)))
-    return {"passages": data.n_passages, "term_lists_s": round(terms_s, 2),
-            "build_s": {"ours_bm25s": round(ours_build, 2), "rank_bm25": round(peer_build, 2)},
-            "query_ms": {"ours": pct(ours_ms), "rank_bm25": pct(peer_ms)},
-            "rank_bm25_over_ours_p50": round(pct(peer_ms)["p50"] / max(1e-6, pct(ours_ms)["p50"]), 1),
-            "top10_overlap": round(float(np.mean(overlap)), 3) if overlap else None}
+    return {
+        "passages": data.n_passages,
+        "term_lists_s": round(terms_s, 2),
+        "build_s": {"ours_bm25s": round(ours_build, 2), "rank_bm25": round(peer_build, 2)},
+        "query_ms": {"ours": pct(ours_ms), "rank_bm25": pct(peer_ms)},
+        "rank_bm25_over_ours_p50": round(pct(peer_ms)["p50"] / max(1e-6, pct(ours_ms)["p50"]), 1),
+        "top10_overlap": round(float(np.mean(overlap)), 3) if overlap else None,
+    }
 
 
 def answer_in(texts: list[str], answers: list[str]) -> bool:
@@ -867,8 +1015,9 @@ def answer_in(texts: list[str], answers: list[str]) -> bool:
     return any(a.lower() in t for a in answers for t in low)
 
 
-def peer_haystack(index_dir: Path, gold: list[dict[str, Any]], embedder: MiniLMEmbedder,
-                  scale_dir: Path | None, scale_questions: int) -> dict[str, Any]:
+def peer_haystack(
+    index_dir: Path, gold: list[dict[str, Any]], embedder: MiniLMEmbedder, scale_dir: Path | None, scale_questions: int
+) -> dict[str, Any]:
     """Haystack's in-memory BM25 and embedding retrievers against ours, on our passages and model.
 
     Recall@5: the share of answerable gold questions with an answer string inside one of the top 5
@@ -889,10 +1038,12 @@ def peer_haystack(index_dir: Path, gold: list[dict[str, Any]], embedder: MiniLME
     passages = [data.passage(r) for r in range(data.n_passages)]
     items = [g for g in gold if g.get("answerable", True)]
     mp = str(model_path())
-    doc_emb = SentenceTransformersDocumentEmbedder(model=mp, normalize_embeddings=True, progress_bar=False,
-                                                   local_files_only=True)
-    txt_emb = SentenceTransformersTextEmbedder(model=mp, normalize_embeddings=True, progress_bar=False,
-                                               local_files_only=True)
+    doc_emb = SentenceTransformersDocumentEmbedder(
+        model=mp, normalize_embeddings=True, progress_bar=False, local_files_only=True
+    )
+    txt_emb = SentenceTransformersTextEmbedder(
+        model=mp, normalize_embeddings=True, progress_bar=False, local_files_only=True
+    )
     doc_emb.warm_up()
     txt_emb.warm_up()
     hdocs = [Document(id=str(i), content=p.text, meta={"doc_id": p.doc_id}) for i, p in enumerate(passages)]
@@ -926,17 +1077,24 @@ def peer_haystack(index_dir: Path, gold: list[dict[str, Any]], embedder: MiniLME
         qv = txt_emb.run(text=q)["embedding"]
         docs = dense.run(query_embedding=qv)["documents"]
         record("haystack_embedding", (time.perf_counter() - t) * 1000, [d.content or "" for d in docs], ans)
-    table = {name: {"recall_at_5": round(float(np.mean(r["hit"])), 3), "latency_ms": pct(r["ms"])}
-             for name, r in res.items()}
-    out: dict[str, Any] = {"passages": len(passages), "questions": len(items), "retrievers": table,
-                           "haystack_document_embedding_s": round(h_embed_s, 2),
-                           "ratios_p50": {
-                               "haystack_bm25_over_ours_lexical": _ratio(table, "haystack_bm25", "ours_lexical"),
-                               "haystack_embedding_over_ours_dense": _ratio(table, "haystack_embedding", "ours_dense"),
-                               "haystack_embedding_over_ours_hybrid": _ratio(table, "haystack_embedding", "ours_hybrid")}}
+    table = {
+        name: {"recall_at_5": round(float(np.mean(r["hit"])), 3), "latency_ms": pct(r["ms"])} for name, r in res.items()
+    }
+    out: dict[str, Any] = {
+        "passages": len(passages),
+        "questions": len(items),
+        "retrievers": table,
+        "haystack_document_embedding_s": round(h_embed_s, 2),
+        "ratios_p50": {
+            "haystack_bm25_over_ours_lexical": _ratio(table, "haystack_bm25", "ours_lexical"),
+            "haystack_embedding_over_ours_dense": _ratio(table, "haystack_embedding", "ours_dense"),
+            "haystack_embedding_over_ours_hybrid": _ratio(table, "haystack_embedding", "ours_hybrid"),
+        },
+    }
     if scale_dir is not None:
-        out["at_scale"] = _haystack_at_scale(scale_dir, embedder, [g["question"] for g in items][:scale_questions],
-                                             txt_emb)
+        out["at_scale"] = _haystack_at_scale(
+            scale_dir, embedder, [g["question"] for g in items][:scale_questions], txt_emb
+        )
     return out
 
 
@@ -958,8 +1116,9 @@ def _haystack_at_scale(index_dir: Path, embedder: MiniLMEmbedder, questions: lis
     vecs = np.asarray(data.vectors)
     t = time.perf_counter()
     ds = InMemoryDocumentStore(embedding_similarity_function="dot_product")
-    ds.write_documents([Document(id=str(r), content=data.passage(r).text, embedding=vecs[r].tolist())
-                        for r in range(data.n_passages)])
+    ds.write_documents(
+        [Document(id=str(r), content=data.passage(r).text, embedding=vecs[r].tolist()) for r in range(data.n_passages)]
+    )
     load_s = time.perf_counter() - t
     bm25 = InMemoryBM25Retriever(document_store=ds, top_k=5)
     dense = InMemoryEmbeddingRetriever(document_store=ds, top_k=5)
@@ -978,10 +1137,16 @@ def _haystack_at_scale(index_dir: Path, embedder: MiniLMEmbedder, questions: lis
         dense.run(query_embedding=txt_emb.run(text=q)["embedding"])
         ms.setdefault("haystack_embedding", []).append((time.perf_counter() - t) * 1000)
     table = {k: {"latency_ms": pct(v)} for k, v in ms.items()}
-    return {"passages": data.n_passages, "questions": len(questions), "haystack_store_load_s": round(load_s, 1),
-            "retrievers": table,
-            "ratios_p50": {"haystack_bm25_over_ours_lexical": _ratio(table, "haystack_bm25", "ours_lexical"),
-                           "haystack_embedding_over_ours_dense": _ratio(table, "haystack_embedding", "ours_dense")}}
+    return {
+        "passages": data.n_passages,
+        "questions": len(questions),
+        "haystack_store_load_s": round(load_s, 1),
+        "retrievers": table,
+        "ratios_p50": {
+            "haystack_bm25_over_ours_lexical": _ratio(table, "haystack_bm25", "ours_lexical"),
+            "haystack_embedding_over_ours_dense": _ratio(table, "haystack_embedding", "ours_dense"),
+        },
+    }
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -994,13 +1159,35 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float | None], str, flo
     ("server errors (all levels)", "", lambda r: sum(lv["errors"] for lv in r["server"]["levels"]), "<=", 0),
     ("ingestion time / raw encode", "x", lambda r: r["ingest"]["ratio_ingest_to_raw"], "<=", 1.3),
     ("re-ingest unchanged 10k (qa ingest)", "s", lambda r: r["reingest_10k"]["command_s"], "<", 5),
-    ("1M query p50, new question (in process)", "ms",
-     lambda r: _scale(r, "1m", lambda s: s["first_pass_ms"]["total"]["p50"]), "<=", 50),
-    ("1M query p50, repeated question", "ms", lambda r: _scale(r, "1m", lambda s: s["steady_ms"]["total"]["p50"]), "<=", 50),
-    ("1M retrieval p50, new question", "ms", lambda r: _scale(r, "1m", lambda s: s["first_pass_ms"]["retrieve"]["p50"]),
-     "<=", 50),
+    (
+        "1M query p50, new question (in process)",
+        "ms",
+        lambda r: _scale(r, "1m", lambda s: s["first_pass_ms"]["total"]["p50"]),
+        "<=",
+        50,
+    ),
+    (
+        "1M query p50, repeated question",
+        "ms",
+        lambda r: _scale(r, "1m", lambda s: s["steady_ms"]["total"]["p50"]),
+        "<=",
+        50,
+    ),
+    (
+        "1M retrieval p50, new question",
+        "ms",
+        lambda r: _scale(r, "1m", lambda s: s["first_pass_ms"]["retrieve"]["p50"]),
+        "<=",
+        50,
+    ),
     ("1M recall@10 vs exact", "", lambda r: _scale(r, "1m", lambda s: s["vectors"]["recall_at_10"]), ">=", 0.95),
-    ("1M serving memory (RSS)", "MB", lambda r: _scale(r, "1m", lambda s: s["serve"]["memory_mb"]["VmRSS"]), "<=", 3072),
+    (
+        "1M serving memory (RSS)",
+        "MB",
+        lambda r: _scale(r, "1m", lambda s: s["serve"]["memory_mb"]["VmRSS"]),
+        "<=",
+        3072,
+    ),
     ("1M cold start", "s", lambda r: _scale(r, "1m", lambda s: s["cold_start"]["median_s"]), "<=", 15),
 ]
 
@@ -1027,7 +1214,9 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             value = get(results)
         except (KeyError, TypeError, StopIteration):
             value = None
-        met = None if value is None else (value <= goal if op == "<=" else value >= goal if op == ">=" else value < goal)
+        met = (
+            None if value is None else (value <= goal if op == "<=" else value >= goal if op == ">=" else value < goal)
+        )
         out.append({"target": name, "goal": f"{op} {goal:g} {unit}".strip(), "value": value, "met": met})
     return out
 
@@ -1036,8 +1225,10 @@ def render(r: dict[str, Any]) -> str:
     """The markdown report (also printed)."""
     L: list[str] = []
     m = r["machine"]
-    L.append(f"docqa benchmark, {m['started']} on {m['cpus']} CPUs (load average {m['load_average_start']} at start, "
-             f"{m.get('load_average_end')} at end), commit {m['commit']}, mode {r['mode']}, took {r.get('took_min')} min.")
+    L.append(
+        f"docqa benchmark, {m['started']} on {m['cpus']} CPUs (load average {m['load_average_start']} at start, "
+        f"{m.get('load_average_end')} at end), commit {m['commit']}, mode {r['mode']}, took {r.get('took_min')} min."
+    )
     L.append("")
     L.append("| Figure | docqa | peer / target |")
     L.append("|---|---|---|")
@@ -1048,104 +1239,159 @@ def render(r: dict[str, Any]) -> str:
     if "cold_bundled" in r:
         c = r["cold_bundled"]
         p = c["median_run_parts_s"]
-        row("Cold start to first answer, bundled corpus", f"{c['median_s']} s (median of {c['runs']}; imports "
+        row(
+            "Cold start to first answer, bundled corpus",
+            f"{c['median_s']} s (median of {c['runs']}; imports "
             f"{p['interpreter_and_imports']:.1f} + index {p['index_load']:.2f} + model and first answer "
-            f"{p['first_answer_incl_model_load']:.1f})", "")
+            f"{p['first_answer_incl_model_load']:.1f})",
+            "",
+        )
     if "latency" in r:
         s = r["latency"]["steady_ms"]
         f = r["latency"]["first_pass_ms"]["total"]
-        row("Warm latency, bundled, in process (p50 / p95 / p99)",
-            f"{s['total']['p50']} / {s['total']['p95']} / {s['total']['p99']} ms", "≤ 20 / ≤ 40 ms")
-        row("… query embedding / dense / lexical / fusion / answer (p50)",
+        row(
+            "Warm latency, bundled, in process (p50 / p95 / p99)",
+            f"{s['total']['p50']} / {s['total']['p95']} / {s['total']['p99']} ms",
+            "≤ 20 / ≤ 40 ms",
+        )
+        row(
+            "… query embedding / dense / lexical / fusion / answer (p50)",
             " / ".join(f"{s[k]['p50']}" for k in PARTS) + " ms",
-            f"embedding = {r['latency']['embed_share_of_p50']:.0%} of p50")
-        row("… first time each question is asked (p50 / p95 / p99)", f"{f['p50']} / {f['p95']} / {f['p99']} ms",
-            "answerer caches cold")
+            f"embedding = {r['latency']['embed_share_of_p50']:.0%} of p50",
+        )
+        row(
+            "… first time each question is asked (p50 / p95 / p99)",
+            f"{f['p50']} / {f['p95']} / {f['p99']} ms",
+            "answerer caches cold",
+        )
         lt = r["latency"]
         if "torch" in lt and lt["query_backend"] != "torch":
             ts = lt["torch"]["steady_ms"]
-            row(f"… query encoder {lt['query_backend']} vs torch, same run (p50 embed / total)",
+            row(
+                f"… query encoder {lt['query_backend']} vs torch, same run (p50 embed / total)",
                 f"{s['retrieve_embed']['p50']} / {s['total']['p50']} ms",
                 f"torch {ts['retrieve_embed']['p50']} / {ts['total']['p50']} ms (**{lt['torch_over_onnx_embed_p50']}×** "
-                f"embed); answers differing: {lt['answers_differing_from_torch']} of {lt['questions']}")
+                f"embed); answers differing: {lt['answers_differing_from_torch']} of {lt['questions']}",
+            )
     if "ingest" in r:
         g = r["ingest"]
         st = g["stages_s"]
-        row(f"Ingestion, {g['passages']} new passages, end to end", f"{g['ingest_passages_per_s']} passages/s "
-            f"({g['ingest_s']} s)", f"raw encode {g['raw_encode_passages_per_s']} passages/s; ratio "
-            f"**{g['ratio_ingest_to_raw']}×** (target ≤ 1.3×)")
-        row("… stages (s)", ", ".join(f"{k} {v}" for k, v in st.items()), f"NER alone {g['ner_alone_s']} s (overlapped with embedding)")
+        row(
+            f"Ingestion, {g['passages']} new passages, end to end",
+            f"{g['ingest_passages_per_s']} passages/s ({g['ingest_s']} s)",
+            f"raw encode {g['raw_encode_passages_per_s']} passages/s; ratio "
+            f"**{g['ratio_ingest_to_raw']}×** (target ≤ 1.3×)",
+        )
+        row(
+            "… stages (s)",
+            ", ".join(f"{k} {v}" for k, v in st.items()),
+            f"NER alone {g['ner_alone_s']} s (overlapped with embedding)",
+        )
     if "reingest_10k" in r:
         g = r["reingest_10k"]
-        row(f"Re-ingest unchanged, {g['passages']} passages", f"`qa ingest` {g['command_s']} s; in process "
-            f"{g['in_process_s']} s", "< 5 s")
+        row(
+            f"Re-ingest unchanged, {g['passages']} passages",
+            f"`qa ingest` {g['command_s']} s; in process {g['in_process_s']} s",
+            "< 5 s",
+        )
     if "server" in r:
         sv = r["server"]
         for lv in sv["levels"]:
             la = lv["latency_ms"]
-            row(f"Server, {lv['clients']} concurrent client(s), {lv['requests']} requests",
+            row(
+                f"Server, {lv['clients']} concurrent client(s), {lv['requests']} requests",
                 f"{lv['req_per_s']} req/s, p50 {la['p50']} / p95 {la['p95']} ms, {lv['errors']} errors; "
                 f"{lv['server_cpu_ms_per_request']} CPU-ms/request, answers differing "
                 f"{lv['answers_differing_from_first_level']}",
-                "≥ 50 req/s at 4 clients, 0 errors" if lv["clients"] == 4 else "")
+                "≥ 50 req/s at 4 clients, 0 errors" if lv["clients"] == 4 else "",
+            )
         row("Server memory (bundled)", f"{sv['memory_mb'].get('VmRSS')} MB RSS", "")
     for name, s in r.get("scale", {}).items():
         b = s["build"]
         v = s["vectors"]
         st = s["steady_ms"]
         reused = " (reused build)" if b.get("reused") else ""
-        row(f"**{name}** passages: build{reused}", f"{b['build_s']} s (vectors {b['index_kind']} {b['faiss_build_s']} s, "
-            f"BM25 {b['lexical_build_s']} s, write {b['write_s']} s); {b['disk_mb'] / 1000:.2f} GB on disk", "")
+        row(
+            f"**{name}** passages: build{reused}",
+            f"{b['build_s']} s (vectors {b['index_kind']} {b['faiss_build_s']} s, "
+            f"BM25 {b['lexical_build_s']} s, write {b['write_s']} s); {b['disk_mb'] / 1000:.2f} GB on disk",
+            "",
+        )
         fp = s["first_pass_ms"]
-        row(f"{name}: new question p50 / p95 (in process)", f"{fp['total']['p50']} / {fp['total']['p95']} ms "
-            f"(retrieval {fp['retrieve']['p50']}, answer {fp['answer']['p50']})", "≤ 50 ms p50 at 1M" if name == "1m" else "")
-        row(f"{name}: repeated question p50 / p95", f"{st['total']['p50']} / {st['total']['p95']} ms (embed "
+        row(
+            f"{name}: new question p50 / p95 (in process)",
+            f"{fp['total']['p50']} / {fp['total']['p95']} ms "
+            f"(retrieval {fp['retrieve']['p50']}, answer {fp['answer']['p50']})",
+            "≤ 50 ms p50 at 1M" if name == "1m" else "",
+        )
+        row(
+            f"{name}: repeated question p50 / p95",
+            f"{st['total']['p50']} / {st['total']['p95']} ms (embed "
             f"{st['retrieve_embed']['p50']}, dense {st['retrieve_dense']['p50']}, lexical {st['retrieve_lexical']['p50']}, "
-            f"fusion {st['retrieve_fusion']['p50']}, answer {st['answer']['p50']})", "answerer's sentence vectors cached")
+            f"fusion {st['retrieve_fusion']['p50']}, answer {st['answer']['p50']})",
+            "answerer's sentence vectors cached",
+        )
         rec = v.get("recall_at_10")
         exact = v["exact_search_ms"]["p50"]
         if "approx_search_ms" in v:
-            row(f"{name}: vector search, {v['index_kind']} efSearch {v['efSearch']}",
+            row(
+                f"{name}: vector search, {v['index_kind']} efSearch {v['efSearch']}",
                 f"{v['approx_search_ms']['p50']} ms p50, recall@10 {rec}",
-                f"FAISS exact {exact} ms p50: **{v['exact_over_approx_p50']}×** slower")
+                f"FAISS exact {exact} ms p50: **{v['exact_over_approx_p50']}×** slower",
+            )
         else:
             row(f"{name}: vector search, {v['index_kind']} (exact)", f"{exact} ms p50, recall@10 1.0", "")
         cs = s["cold_start"]
         sv = s.get("serve")
         mem = f"; `qa serve` RSS {sv['memory_mb']['VmRSS']} MB (anon {sv['memory_mb']['RssAnon']} MB)" if sv else ""
-        row(f"{name}: cold start to first answer", f"{cs['median_s']} s{mem}",
-            "≤ 15 s, ≤ 3 GB at 1M" if name == "1m" else "")
+        row(
+            f"{name}: cold start to first answer",
+            f"{cs['median_s']} s{mem}",
+            "≤ 15 s, ≤ 3 GB at 1M" if name == "1m" else "",
+        )
     if "stress_recall_100k" in r:
         sr = r["stress_recall_100k"]
-        row("Stress: HNSW recall@10 on isotropic copies, 100k", ", ".join(
-            f"efSearch {x['efSearch']}: {x['recall_at_10']}" for x in sr["sweep"]), "adversarial vectors, not the index above")
+        row(
+            "Stress: HNSW recall@10 on isotropic copies, 100k",
+            ", ".join(f"efSearch {x['efSearch']}: {x['recall_at_10']}" for x in sr["sweep"]),
+            "adversarial vectors, not the index above",
+        )
     if "rank_bm25" in r.get("peers", {}):
         p = r["peers"]["rank_bm25"]
-        row(f"Lexical vs rank_bm25 ({p['passages']} passages)", f"bm25s {p['query_ms']['ours']['p50']} ms p50, "
-            f"build {p['build_s']['ours_bm25s']} s", f"rank_bm25 {p['query_ms']['rank_bm25']['p50']} ms "
-            f"(**{p['rank_bm25_over_ours_p50']}×**), build {p['build_s']['rank_bm25']} s; top-10 overlap {p['top10_overlap']}")
+        row(
+            f"Lexical vs rank_bm25 ({p['passages']} passages)",
+            f"bm25s {p['query_ms']['ours']['p50']} ms p50, build {p['build_s']['ours_bm25s']} s",
+            f"rank_bm25 {p['query_ms']['rank_bm25']['p50']} ms "
+            f"(**{p['rank_bm25_over_ours_p50']}×**), build {p['build_s']['rank_bm25']} s; top-10 overlap {p['top10_overlap']}",
+        )
     if "haystack" in r.get("peers", {}):
         h = r["peers"]["haystack"]
         t = h["retrievers"]
-        row(f"Haystack, bundled ({h['passages']} passages, {h['questions']} questions): recall@5",
+        row(
+            f"Haystack, bundled ({h['passages']} passages, {h['questions']} questions): recall@5",
             f"hybrid {t['ours_hybrid']['recall_at_5']}, dense {t['ours_dense']['recall_at_5']}, "
             f"lexical {t['ours_lexical']['recall_at_5']}",
-            f"embedding {t['haystack_embedding']['recall_at_5']}, BM25 {t['haystack_bm25']['recall_at_5']}")
-        row("… retrieval latency p50",
+            f"embedding {t['haystack_embedding']['recall_at_5']}, BM25 {t['haystack_bm25']['recall_at_5']}",
+        )
+        row(
+            "… retrieval latency p50",
             f"hybrid {t['ours_hybrid']['latency_ms']['p50']}, dense {t['ours_dense']['latency_ms']['p50']}, "
             f"lexical {t['ours_lexical']['latency_ms']['p50']} ms",
             f"embedding {t['haystack_embedding']['latency_ms']['p50']} ms "
             f"(**{h['ratios_p50']['haystack_embedding_over_ours_dense']}×** ours dense), BM25 "
-            f"{t['haystack_bm25']['latency_ms']['p50']} ms (**{h['ratios_p50']['haystack_bm25_over_ours_lexical']}×** ours lexical)")
+            f"{t['haystack_bm25']['latency_ms']['p50']} ms (**{h['ratios_p50']['haystack_bm25_over_ours_lexical']}×** ours lexical)",
+        )
         if "at_scale" in h:
             a = h["at_scale"]
             at = a["retrievers"]
-            row(f"… at {a['passages']} passages (latency p50)",
+            row(
+                f"… at {a['passages']} passages (latency p50)",
                 f"dense {at['ours_dense']['latency_ms']['p50']}, lexical {at['ours_lexical']['latency_ms']['p50']}, "
                 f"hybrid {at['ours_hybrid']['latency_ms']['p50']} ms",
                 f"embedding {at['haystack_embedding']['latency_ms']['p50']} ms "
                 f"(**{a['ratios_p50']['haystack_embedding_over_ours_dense']}×**), BM25 {at['haystack_bm25']['latency_ms']['p50']} ms "
-                f"(**{a['ratios_p50']['haystack_bm25_over_ours_lexical']}×**)")
+                f"(**{a['ratios_p50']['haystack_bm25_over_ours_lexical']}×**)",
+            )
     L.append("")
     L.append("| Target | Goal | Measured | Met |")
     L.append("|---|---|---|---|")
@@ -1160,17 +1406,24 @@ def render(r: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="sizes 10k and 100k, fewer repeats (a few minutes)")
-    ap.add_argument("--sizes", help="comma-separated scale sizes among 10k,100k,1m (default: 10k,100k,1m; quick: 10k,100k)")
-    ap.add_argument("--sections", default="cold,latency,ingest,server,scale,peers",
-                    help="which sections to run (default: all)")
+    ap.add_argument(
+        "--sizes", help="comma-separated scale sizes among 10k,100k,1m (default: 10k,100k,1m; quick: 10k,100k)"
+    )
+    ap.add_argument(
+        "--sections", default="cold,latency,ingest,server,scale,peers", help="which sections to run (default: all)"
+    )
     ap.add_argument("--work", type=Path, default=Path("/tmp/docqa-bench"), help="folder for corpora and indexes")
     ap.add_argument("--reuse", action="store_true", help="reuse scale indexes built earlier with the same parameters")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = ap.parse_args(argv)
     quick = args.quick
-    sizes = [s.strip().lower() for s in (args.sizes or ("10k,100k" if quick else "10k,100k,1m")).split(",") if s.strip()]
+    sizes = [
+        s.strip().lower() for s in (args.sizes or ("10k,100k" if quick else "10k,100k,1m")).split(",") if s.strip()
+    ]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
         ap.error(f"unknown size(s) {unknown}; choose among {', '.join(SIZES)}")
@@ -1190,8 +1443,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log("ingesting the bundled corpus")
     t = time.perf_counter()
     rep = update_index(Settings(index_dir=bundled), embedder, roots=[CORPUS])
-    results["bundled"] = {"documents": rep.total_documents, "passages": rep.total_passages,
-                          "ingest_s_incl_model_load": round(time.perf_counter() - t, 1)}
+    results["bundled"] = {
+        "documents": rep.total_documents,
+        "passages": rep.total_passages,
+        "ingest_s_incl_model_load": round(time.perf_counter() - t, 1),
+    }
 
     if "cold" in sections:
         log("cold start, bundled")
@@ -1219,8 +1475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dirs: dict[str, Path] = {}
         for name in sizes:
             size = SIZES[name]
-            index_dir, build, folder, real = build_scale(size, pool, head, vec, work, args.reuse,
-                                                         files=(name == "10k"))
+            index_dir, build, folder, real = build_scale(size, pool, head, vec, work, args.reuse, files=(name == "10k"))
             dirs[name] = index_dir
             if name == "100k" and "scale" in sections:
                 if real is None:
@@ -1232,12 +1487,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["reingest_10k"] = section_reingest_10k(folder, index_dir, embedder)
             if "scale" in sections:
                 log(f"scale {name}: latency, recall, cold start, serving memory")
-                results["scale"][name] = section_scale(size, index_dir, build, scale_qs, qvecs,
-                                                       passes=2 if size >= 1_000_000 or quick else 3,
-                                                       embedder=embedder, probe_questions=10 if quick else 40)
+                results["scale"][name] = section_scale(
+                    size,
+                    index_dir,
+                    build,
+                    scale_qs,
+                    qvecs,
+                    passes=2 if size >= 1_000_000 or quick else 3,
+                    embedder=embedder,
+                    probe_questions=10 if quick else 40,
+                )
                 s = results["scale"][name]
-                log(f"scale {name}: p50 {s['steady_ms']['total']['p50']} ms, recall@10 "
-                    f"{s['vectors'].get('recall_at_10')}, cold {s['cold_start']['median_s']} s")
+                log(
+                    f"scale {name}: p50 {s['steady_ms']['total']['p50']} ms, recall@10 "
+                    f"{s['vectors'].get('recall_at_10')}, cold {s['cold_start']['median_s']} s"
+                )
         if "peers" in sections:
             results["peers"] = {}
             peer_dir = dirs.get("100k" if not quick and "100k" in dirs else "10k")
@@ -1245,8 +1509,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log("peer: rank_bm25")
                 results["peers"]["rank_bm25"] = peer_rank_bm25(peer_dir, embedder, gold)
             log("peer: Haystack")
-            results["peers"]["haystack"] = peer_haystack(bundled, gold_items, embedder, dirs.get("10k"),
-                                                         scale_questions=30 if quick else 119)
+            results["peers"]["haystack"] = peer_haystack(
+                bundled, gold_items, embedder, dirs.get("10k"), scale_questions=30 if quick else 119
+            )
 
     results["targets"] = check_targets(results)
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -14,8 +14,9 @@ __version__ = "0.1.0"
 _default: Any = None
 
 
-def answer(question: str, history: list[dict[str, Any]] | None = None, k: int | None = None,
-           settings: Settings | None = None) -> Answer:
+def answer(
+    question: str, history: list[dict[str, Any]] | None = None, k: int | None = None, settings: Settings | None = None
+) -> Answer:
     """Answer a question against the index in `settings.index_dir` (default: ./index), loading it once."""
     global _default
     from qa.pipeline import Pipeline

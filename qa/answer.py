@@ -31,7 +31,9 @@ STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.REASON}
 SOFT_MATCH_MIN = 0.5
 # Names say what a question is about: a sentence that lacks them rarely answers it.
 NAME_WEIGHT = 2.0
-_PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|they|them|their|it|its)\b", re.I)  # word-embedding cosine above which two different words count as a paraphrase
+_PRONOUN_RE = re.compile(
+    r"\b(?:he|she|him|her|his|they|them|their|it|its)\b", re.I
+)  # word-embedding cosine above which two different words count as a paraphrase
 
 
 @dataclass
@@ -80,8 +82,9 @@ def _levenshtein_ok(a: str, b: str) -> bool:
 class Answerer:
     """Answers from one loaded index generation; `word_vectors` (an Embedder) enables paraphrase matching."""
 
-    def __init__(self, data: IndexData, embedder: Any = None, abstain_threshold: float = 0.35,
-                 max_sentences: int = 10) -> None:
+    def __init__(
+        self, data: IndexData, embedder: Any = None, abstain_threshold: float = 0.35, max_sentences: int = 10
+    ) -> None:
         self.data = data
         self.embedder = embedder
         self.threshold = abstain_threshold
@@ -183,11 +186,12 @@ class Answerer:
         per_sent_words: list[list[tuple[int, int, str]]] = []
         unmatched: list[set[int]] = []
         kw_lower = [k.word.lower() for k in kws]
-        variant_ok = [bool(k.skeleton) and (k.word[0].isupper() or (lowercase_question and len(k.word) >= 6))
-                      for k in kws]
+        variant_ok = [
+            bool(k.skeleton) and (k.word[0].isupper() or (lowercase_question and len(k.word) >= 6)) for k in kws
+        ]
         for st in sents:
             text = self.data.texts[st.doc]
-            toks = _sentence_words(text[st.start:st.end])
+            toks = _sentence_words(text[st.start : st.end])
             per_sent_words.append([(st.start + a, st.start + b, w) for a, b, w, *_ in toks])
             got = [0.0] * len(kws)
             for a, b, w, lw, sw, sk in toks:
@@ -238,16 +242,22 @@ class Answerer:
             st.sim = sim
             got = st.got
             missing = [i for i, g in enumerate(got) if g < 1.0 and kws[i].word[:1].isupper()]
-            if missing and _PRONOUN_RE.search(self.data.texts[st.doc][st.start:st.end]):
+            if missing and _PRONOUN_RE.search(self.data.texts[st.doc][st.start : st.end]):
                 ctx = self._context_stems(st)
-                extra = sum((0.6 - 0.6 * got[i]) * weights[i] for i in missing
-                            if kws[i].stem in ctx or (kws[i].skeleton and "~" + kws[i].skeleton in ctx))
+                extra = sum(
+                    (0.6 - 0.6 * got[i]) * weights[i]
+                    for i in missing
+                    if kws[i].stem in ctx or (kws[i].skeleton and "~" + kws[i].skeleton in ctx)
+                )
                 st.coverage += extra / total
             name_idx = [i for i, k in enumerate(kws) if k.word[:1].isupper()]
             if name_idx:
                 ctx = self._context_stems(st) if any(got[i] < 1.0 for i in name_idx) else set()
-                found = sum(weights[i] for i in name_idx if got[i] >= 1.0 or kws[i].stem in ctx
-                            or (kws[i].skeleton and "~" + kws[i].skeleton in ctx))
+                found = sum(
+                    weights[i]
+                    for i in name_idx
+                    if got[i] >= 1.0 or kws[i].stem in ctx or (kws[i].skeleton and "~" + kws[i].skeleton in ctx)
+                )
                 st.names = found / sum(weights[i] for i in name_idx)
             st.score = 0.5 * st.coverage + 0.2 * st.hit.score + 0.3 * max(0.0, st.sim)
 
@@ -259,7 +269,7 @@ class Answerer:
         with self._lock:
             missing = [(k, s) for k, s in zip(keys, sents) if k not in self._sent_vecs]
         if missing:
-            vecs = self.embedder.encode([self.data.texts[s.doc][s.start:s.end] for _, s in missing], batch_size=32)
+            vecs = self.embedder.encode([self.data.texts[s.doc][s.start : s.end] for _, s in missing], batch_size=32)
             with self._lock:
                 if len(self._sent_vecs) > 100_000:
                     self._sent_vecs.clear()
@@ -288,7 +298,7 @@ class Answerer:
         sents = self._doc_sentences(st.doc, text)
         i = int(np.searchsorted(np.asarray([a for a, _ in sents]), st.start))
         out: set[str] = set()
-        for a, b in sents[max(0, i - 3): i]:
+        for a, b in sents[max(0, i - 3) : i]:
             for _, _, _, _, sw, sk in _sentence_words(text[a:b]):
                 out.add(sw)
                 if sk:
@@ -298,7 +308,6 @@ class Answerer:
         self._context_cache[key] = frozenset(out)
         return self._context_cache[key]
 
-
     def _entities(self, st: _Sentence) -> list[tuple[int, int, str]]:
         rows = self.data.entities_of(st.doc)
         if len(rows) == 0:
@@ -306,15 +315,16 @@ class Answerer:
         starts = rows["start"]
         lo = int(np.searchsorted(starts, st.start, "left"))
         hi = int(np.searchsorted(starts, st.end, "left"))
-        return [(int(r["start"]), int(r["end"]), LABELS[int(r["label"])]) for r in rows[lo:hi]
-                if int(r["end"]) <= st.end]
+        return [
+            (int(r["start"]), int(r["end"]), LABELS[int(r["label"])]) for r in rows[lo:hi] if int(r["end"]) <= st.end
+        ]
 
     def _subject_spans(self, info: Q.QuestionInfo, st: _Sentence) -> list[tuple[int, int]]:
         if not info.subject:
             return []
         text = self.data.texts[st.doc]
         subj = [skeleton(w) or w.lower() for _, _, w in words(info.subject)]
-        ws = words(text[st.start:st.end])
+        ws = words(text[st.start : st.end])
         spans = []
         n = len(subj)
         for i in range(len(ws) - n + 1):
@@ -329,11 +339,11 @@ class Answerer:
         """Lower the type fit of a candidate that has the right form but not the asked-for kind."""
         text = self.data.texts[st.doc]
         if info.atype == Q.PLACE and info.target in CITY_NOUNS | COUNTRY_NOUNS:
-            if is_country(text[cand.start:cand.end]) != (info.target in COUNTRY_NOUNS):
+            if is_country(text[cand.start : cand.end]) != (info.target in COUNTRY_NOUNS):
                 return replace(cand, fit=cand.fit * 0.4)  # "which city?" is not answered by a country
         if info.atype == Q.COUNT and info.target and cand.kind in ("COUNT", "CARDINAL"):
             # "how many children" needs a number of children: the unit must follow the number.
-            if not self._unit_follows(info.target, text[cand.end:min(st.end, cand.end + 40)]):
+            if not self._unit_follows(info.target, text[cand.end : min(st.end, cand.end + 40)]):
                 return replace(cand, fit=cand.fit * 0.4)
         return cand
 
@@ -346,7 +356,9 @@ class Answerer:
             return True
         vecs = self._vectors([unit.lower()] + [w.lower() for w in following])
         uv = vecs.get(unit.lower())
-        return uv is not None and any(float(vecs[w.lower()] @ uv) >= SOFT_MATCH_MIN for w in following if w.lower() in vecs)
+        return uv is not None and any(
+            float(vecs[w.lower()] @ uv) >= SOFT_MATCH_MIN for w in following if w.lower() in vecs
+        )
 
     @staticmethod
     def _local(st: _Sentence, cand: Candidate, reach: int = 100) -> float:
@@ -358,7 +370,7 @@ class Answerer:
 
     def _score(self, info: Q.QuestionInfo, st: _Sentence, cand: Candidate) -> float:
         text = self.data.texts[st.doc]
-        span = text[cand.start:cand.end]
+        span = text[cand.start : cand.end]
         cws = [t[2] for t in _sentence_words(span)]
         content = [w for w in cws if w.lower() not in STOPWORDS]
         if not content and not re.search(r"\d", span):
@@ -380,8 +392,8 @@ class Answerer:
         else:
             prox = 0.2
         cue = 1.0
-        before = text[max(st.start, cand.start - 40):cand.start].lower()
-        after = text[cand.end:min(st.end, cand.end + 40)]
+        before = text[max(st.start, cand.start - 40) : cand.start].lower()
+        after = text[cand.end : min(st.end, cand.end + 40)]
         if info.prep and re.search(r"\b" + info.prep + r"\s+(?:the\s+|a\s+|an\s+)?(?:[\w’'-]+\s+){0,2}$", before):
             cue *= 1.5  # "which network did he speak on?" → "… on ABC"
         if info.target and len(info.target) > 2:
@@ -411,20 +423,36 @@ class Answerer:
             elif spread > 0.12:
                 cue *= 0.85
         length = len(cws)
-        brevity = 1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
-        return st.score * (0.35 + 0.65 * cand.fit) * (0.4 + 0.6 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue
+        brevity = (
+            1.0 if length <= 6 or cand.kind in ("REASON", "MANNER", "QUOTE", "APPOSITIVE", "TITLE") else 6.0 / length
+        )
+        return (
+            st.score * (0.35 + 0.65 * cand.fit) * (0.4 + 0.6 * prox) * (1.0 - 0.6 * frac) * (0.8 + 0.2 * brevity) * cue
+        )
 
     # ------------------------------------------------------------------ public
 
-    def answer(self, question: str, hits: Sequence[Hit], history: Sequence[dict[str, Any]] | None = None,
-               *, resolved: str | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[dict[str, Any]] | None = None,
+        *,
+        resolved: str | None = None,
+    ) -> Answer:
         """Answer `question` from `hits`; `resolved` is the follow-up already rewritten from `history`."""
         if resolved is None:
             resolved = Q.resolve(question, history)
         info = Q.analyze(resolved)
         sents = self._sentences(hits)
-        result = Answer(question=question, answer=None, confidence=0.0, abstained=True, passages=list(hits),
-                        resolved_question=resolved if resolved != question else None)
+        result = Answer(
+            question=question,
+            answer=None,
+            confidence=0.0,
+            abstained=True,
+            passages=list(hits),
+            resolved_question=resolved if resolved != question else None,
+        )
         if not sents:
             return result
         self._match(info, sents)
@@ -432,8 +460,9 @@ class Answerer:
         scored: list[_Scored] = []
         for st in sents[: self.max_sentences]:
             subj = self._subject_spans(info, st)
-            for cand in candidates(self.data.texts[st.doc], st.start, st.end, self._entities(st), info.atype,
-                                   info.target, subj):
+            for cand in candidates(
+                self.data.texts[st.doc], st.start, st.end, self._entities(st), info.atype, info.target, subj
+            ):
                 cand = self._check_type(info, st, cand)
                 sc = self._score(info, st, cand)
                 if sc > 0:
@@ -448,7 +477,7 @@ class Answerer:
         result.confidence = confidence
         if confidence < self.threshold:
             return result
-        result.answer = self.data.texts[top.sent.doc][top.cand.start:top.cand.end]
+        result.answer = self.data.texts[top.sent.doc][top.cand.start : top.cand.end]
         result.abstained = False
         result.citations = self._citations(best)
         if info.atype in VALUE_TYPES:
@@ -456,7 +485,7 @@ class Answerer:
             if alts:
                 result.conflicting = True
                 result.alternatives = [
-                    Alternative(self.data.texts[g[0].sent.doc][g[0].cand.start:g[0].cand.end], self._citations(g))
+                    Alternative(self.data.texts[g[0].sent.doc][g[0].cand.start : g[0].cand.end], self._citations(g))
                     for g in alts[:2]
                 ]
         return result
@@ -491,11 +520,12 @@ class Answerer:
         groups: list[list[_Scored]] = []
         keys: list[str] = []
         for s in scored:
-            text = self.data.texts[s.sent.doc][s.cand.start:s.cand.end]
+            text = self.data.texts[s.sent.doc][s.cand.start : s.cand.end]
             key = self._key(text)
             for g, k in zip(groups, keys):
-                same_place = any(m.sent.doc == s.sent.doc and m.cand.start < s.cand.end and s.cand.start < m.cand.end
-                                 for m in g)
+                same_place = any(
+                    m.sent.doc == s.sent.doc and m.cand.start < s.cand.end and s.cand.start < m.cand.end for m in g
+                )
                 if key == k or same_place:
                     g.append(s)
                     break
@@ -514,8 +544,8 @@ class Answerer:
             return False
         if {s.sent.doc for s in best} & {s.sent.doc for s in other}:
             return False
-        tb = self.data.texts[b.sent.doc][b.cand.start:b.cand.end]
-        to = self.data.texts[o.sent.doc][o.cand.start:o.cand.end]
+        tb = self.data.texts[b.sent.doc][b.cand.start : b.cand.end]
+        to = self.data.texts[o.sent.doc][o.cand.start : o.cand.end]
         return _numbers(tb) != _numbers(to)
 
     def _citations(self, group: list[_Scored]) -> list[Citation]:
@@ -527,10 +557,22 @@ class Answerer:
             seen_docs.add(s.sent.doc)
             info = self.data.docs[s.sent.doc]
             text = self.data.texts[s.sent.doc]
-            out.append(Citation(info.doc_id, info.title, s.cand.start, s.cand.end, text[s.cand.start:s.cand.end],
-                                text[s.sent.start:s.sent.end], s.sent.start, round(s.score, 4)))
+            out.append(
+                Citation(
+                    info.doc_id,
+                    info.title,
+                    s.cand.start,
+                    s.cand.end,
+                    text[s.cand.start : s.cand.end],
+                    text[s.sent.start : s.sent.end],
+                    s.sent.start,
+                    round(s.score, 4),
+                )
+            )
         return out
 
 
 def _numbers(text: str) -> tuple[str, ...]:
-    return tuple(re.sub(r"[,\u00a0]", "", n) for n in re.findall(r"\d[\d,\u00a0]*(?:\.\d+)?", text)) or (normalize_answer(text),)
+    return tuple(re.sub(r"[,\u00a0]", "", n) for n in re.findall(r"\d[\d,\u00a0]*(?:\.\d+)?", text)) or (
+        normalize_answer(text),
+    )

@@ -22,7 +22,7 @@ NUMBER_ABBREVIATIONS = frozenset("no nos vol pp fig art p".split())
 
 # Candidate sentence ends: terminal punctuation, then any closing quotes/brackets.
 _END = re.compile(r"""[.!?…]+["'”’»)\]]*|\n\s*\n|(?<=[”"])\s*\n""")
-_OPENERS = "\"'“‘«([" 
+_OPENERS = "\"'“‘«(["
 
 
 # No abbreviation or dotted acronym is longer; the limit keeps "a.a.a.a…" (one huge run) linear.

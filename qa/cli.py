@@ -80,7 +80,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             raise DocQAError(f"Cannot read the history file {args.history}: {e}") from e
         if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
-            raise DocQAError(f"{args.history}: expected a JSON list of {{\"question\", \"answer\"}} objects.")
+            raise DocQAError(f'{args.history}: expected a JSON list of {{"question", "answer"}} objects.')
     settings = _settings(args)
     from qa.pipeline import validate_question
 

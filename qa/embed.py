@@ -115,8 +115,9 @@ class MiniLMEmbedder:
                         try:
                             self._onnx = _OnnxTransformer(model, torch, self.query_threads)
                         except Exception as e:  # noqa: BLE001 - any failure: torch answers instead
-                            log.warning("ONNX Runtime query encoder unavailable (%s: %s); using torch.",
-                                        type(e).__name__, e)
+                            log.warning(
+                                "ONNX Runtime query encoder unavailable (%s: %s); using torch.", type(e).__name__, e
+                            )
                             self.query_backend = "torch"
                     self._model = model
         return self._model
@@ -134,7 +135,10 @@ class MiniLMEmbedder:
             self._torch.set_num_threads(self.bulk_threads)
         try:
             vecs = model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=False,
             )
         finally:
@@ -218,8 +222,11 @@ class _OnnxTransformer:
 
     def _check(self, model: Any) -> None:
         torch = self._torch
-        texts = ["Who is John Kirby?", "How much money did Palyuga have to pay as a penalty in 2023?",
-                 "Ksenia Torström — 47,000 rubles ($780) " * 40]
+        texts = [
+            "Who is John Kirby?",
+            "How much money did Palyuga have to pay as a penalty in 2023?",
+            "Ksenia Torström — 47,000 rubles ($780) " * 40,
+        ]
         with torch.inference_mode():
             for t in texts:
                 features = dict(model.preprocess([t]))
@@ -249,8 +256,9 @@ def _export(model: Any, torch: Any, path: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     features = dict(model.preprocess(["an example question for the export"]))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,9 +269,16 @@ def _export(model: Any, torch: Any, path: Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow in the model
-            torch.onnx.export(HiddenStates().eval(), tuple(features[k] for k in _ONNX_INPUTS), str(tmp),
-                              input_names=list(_ONNX_INPUTS), output_names=["last_hidden_state"],
-                              dynamic_axes=axes, opset_version=17, dynamo=False)
+            torch.onnx.export(
+                HiddenStates().eval(),
+                tuple(features[k] for k in _ONNX_INPUTS),
+                str(tmp),
+                input_names=list(_ONNX_INPUTS),
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,14 +1,14 @@
 """Project exceptions, turned into one clear line by the CLI and a JSON error by the API.
 
-    DocQAError
-    ├── InvalidQuestionError      empty, whitespace-only or over-long question (HTTP 422)
-    ├── IndexNotFoundError        no index at the given folder (HTTP 503)
-    ├── IndexCorruptError         index files damaged or from another model/version (HTTP 503)
-    ├── DocumentNotFoundError     unknown document id (HTTP 404)
-    ├── UnsupportedFileError      a file type we cannot read (HTTP 415)
-    ├── FileTooLargeError         an upload over the size limit (HTTP 413)
-    ├── IngestError               a path that cannot be read or written (HTTP 400/500)
-    └── ConfigError               a setting (environment variable) with an unusable value
+DocQAError
+├── InvalidQuestionError      empty, whitespace-only or over-long question (HTTP 422)
+├── IndexNotFoundError        no index at the given folder (HTTP 503)
+├── IndexCorruptError         index files damaged or from another model/version (HTTP 503)
+├── DocumentNotFoundError     unknown document id (HTTP 404)
+├── UnsupportedFileError      a file type we cannot read (HTTP 415)
+├── FileTooLargeError         an upload over the size limit (HTTP 413)
+├── IngestError               a path that cannot be read or written (HTTP 400/500)
+└── ConfigError               a setting (environment variable) with an unusable value
 """
 
 from __future__ import annotations

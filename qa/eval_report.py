@@ -12,10 +12,16 @@ from qa.evaluate import BASELINES, SYSTEM, Record, confidence_buckets, result_ro
 SYSTEMS = (SYSTEM, *BASELINES)
 # (key, label); fractions print as 0.000, latencies as whole milliseconds.
 ROWS = (
-    ("recall_at_1", "Recall@1 (doc)"), ("recall_at_5", "Recall@5 (doc)"), ("recall_at_10", "Recall@10 (doc)"),
-    ("mrr", "MRR@10 (doc)"), ("exact_match", "Exact match"), ("f1", "Token F1"),
-    ("no_answer_accuracy", "No-answer accuracy"), ("false_abstain_rate", "False-abstain rate"),
-    ("citation_accuracy", "Citation accuracy"), ("latency_ms_p50", "Latency p50 (ms)"),
+    ("recall_at_1", "Recall@1 (doc)"),
+    ("recall_at_5", "Recall@5 (doc)"),
+    ("recall_at_10", "Recall@10 (doc)"),
+    ("mrr", "MRR@10 (doc)"),
+    ("exact_match", "Exact match"),
+    ("f1", "Token F1"),
+    ("no_answer_accuracy", "No-answer accuracy"),
+    ("false_abstain_rate", "False-abstain rate"),
+    ("citation_accuracy", "Citation accuracy"),
+    ("latency_ms_p50", "Latency p50 (ms)"),
     ("latency_ms_p95", "Latency p95 (ms)"),
 )
 NOTES = """\
@@ -66,25 +72,49 @@ def _kind_rows(summary: dict[str, Any]) -> list[list[str]]:
     rows = []
     for kind, m in summary["by_kind"].items():
         b = {name: summary["baselines"][name]["by_kind"][kind] for name in BASELINES}
-        rows.append([kind, str(m["n"]), str(m["n_answerable"]), _fmt("f1", m["f1"]),
-                     *(_fmt("f1", b[n]["f1"]) for n in BASELINES), _fmt("em", m["exact_match"]),
-                     _fmt("r", m["recall_at_5"]), *(_fmt("r", b[n]["recall_at_5"]) for n in BASELINES),
-                     _fmt("na", m["no_answer_accuracy"]), _fmt("fa", m["false_abstain_rate"])])
+        rows.append(
+            [
+                kind,
+                str(m["n"]),
+                str(m["n_answerable"]),
+                _fmt("f1", m["f1"]),
+                *(_fmt("f1", b[n]["f1"]) for n in BASELINES),
+                _fmt("em", m["exact_match"]),
+                _fmt("r", m["recall_at_5"]),
+                *(_fmt("r", b[n]["recall_at_5"]) for n in BASELINES),
+                _fmt("na", m["no_answer_accuracy"]),
+                _fmt("fa", m["false_abstain_rate"]),
+            ]
+        )
     return rows
 
 
-_KIND_HEADER = ["kind", "n", "answerable", "F1 system", *(f"F1 {n}" for n in BASELINES), "EM system",
-                "R@5 system", *(f"R@5 {n}" for n in BASELINES), "no-answer acc", "false abstain"]
+_KIND_HEADER = [
+    "kind",
+    "n",
+    "answerable",
+    "F1 system",
+    *(f"F1 {n}" for n in BASELINES),
+    "EM system",
+    "R@5 system",
+    *(f"R@5 {n}" for n in BASELINES),
+    "no-answer acc",
+    "false abstain",
+]
 
 
 def table(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     """The plain-text report printed by `qa eval` without --json."""
-    head = (f"{meta['gold']}: {summary['n']} questions ({summary['n_answerable']} answerable); "
-            f"index {meta['index']}, k={meta['k']}, abstain threshold {meta['threshold']}; {meta['seconds']} s")
+    head = (
+        f"{meta['gold']}: {summary['n']} questions ({summary['n_answerable']} answerable); "
+        f"index {meta['index']}, k={meta['k']}, abstain threshold {meta['threshold']}; {meta['seconds']} s"
+    )
     overall = _text_table(["metric", *SYSTEMS], _overall_rows(summary))
     kinds = _text_table(_KIND_HEADER, _kind_rows(summary))
-    return (f"{head}\n\n{overall}\n\nBy kind\n{kinds}\n\n"
-            "Retrieval/EM/F1 on answerable questions; citation accuracy on answered answerable ones.")
+    return (
+        f"{head}\n\n{overall}\n\nBy kind\n{kinds}\n\n"
+        "Retrieval/EM/F1 on answerable questions; citation accuracy on answered answerable ones."
+    )
 
 
 def _worst(records: Sequence[Record], threshold: float, n: int = 10) -> list[tuple[Record, Any]]:
@@ -100,17 +130,25 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
     t = meta["threshold"]
     parts = [
         "# docqa evaluation",
-        (f"Gold `{meta['gold']}`: {summary['n']} questions, {summary['n_answerable']} answerable. "
-         f"Index `{meta['index']}`, k = {meta['k']}, abstain threshold {t}. Run time {meta['seconds']} s "
-         "(model load, all three systems, warm-up and threshold re-check); "
-         f"torch threads {meta.get('torch_threads')}, 1-minute load average at start {meta.get('load_avg')} "
-         "(latencies rise steeply when other processes share the CPU)."),
+        (
+            f"Gold `{meta['gold']}`: {summary['n']} questions, {summary['n_answerable']} answerable. "
+            f"Index `{meta['index']}`, k = {meta['k']}, abstain threshold {t}. Run time {meta['seconds']} s "
+            "(model load, all three systems, warm-up and threshold re-check); "
+            f"torch threads {meta.get('torch_threads')}, 1-minute load average at start {meta.get('load_avg')} "
+            "(latencies rise steeply when other processes share the CPU)."
+        ),
     ]
     if meta.get("warnings"):
         parts.append("**Warnings**\n\n" + "\n".join(f"- {w}" for w in meta["warnings"]))
-    parts += ["## Overall", _md_table(["metric", *SYSTEMS], _overall_rows(summary)), NOTES,
-              "## By kind: system against baselines", _md_table(_KIND_HEADER, _kind_rows(summary)),
-              "![F1 by kind](f1_by_kind.png)", "## By kind: every system metric"]
+    parts += [
+        "## Overall",
+        _md_table(["metric", *SYSTEMS], _overall_rows(summary)),
+        NOTES,
+        "## By kind: system against baselines",
+        _md_table(_KIND_HEADER, _kind_rows(summary)),
+        "![F1 by kind](f1_by_kind.png)",
+        "## By kind: every system metric",
+    ]
     header = ["kind", *(label for _, label in ROWS)]
     for name in SYSTEMS:
         by_kind = _system(summary, name)["by_kind"]
@@ -119,22 +157,44 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
     buckets = confidence_buckets(records, t)
     parts += [
         "## Accuracy by confidence (system)",
-        ("Correct = F1 ≥ 0.5 on an answerable question, or an abstention on an unanswerable one. "
-         f"Answered = not abstained at threshold {t}; its precision counts F1 ≥ 0.5 on answerable questions."),
-        _md_table(["confidence", "questions", "share correct", "answered", "answered with F1 ≥ 0.5"],
-                  [[f"[{b['lo']:.1f}, {b['hi']:.1f}{']' if b['hi'] >= 1 else ')'}", str(b["n"]),
-                    _fmt("x", b["share_correct"]), str(b["answered"]), _fmt("x", b["answered_share_ok"])]
-                   for b in buckets]),
+        (
+            "Correct = F1 ≥ 0.5 on an answerable question, or an abstention on an unanswerable one. "
+            f"Answered = not abstained at threshold {t}; its precision counts F1 ≥ 0.5 on answerable questions."
+        ),
+        _md_table(
+            ["confidence", "questions", "share correct", "answered", "answered with F1 ≥ 0.5"],
+            [
+                [
+                    f"[{b['lo']:.1f}, {b['hi']:.1f}{']' if b['hi'] >= 1 else ')'}",
+                    str(b["n"]),
+                    _fmt("x", b["share_correct"]),
+                    str(b["answered"]),
+                    _fmt("x", b["answered_share_ok"]),
+                ]
+                for b in buckets
+            ],
+        ),
     ]
     curve = threshold_curve(records)
     parts += [
         "## Abstention trade-off (system)",
-        ("The system's recorded confidence re-thresholded: an answer with confidence < t becomes an abstention "
-         f"(one run at threshold 0; `qa ask` gives the same answers at every t). The current threshold ({t}) is in bold."),
-        _md_table(["threshold", "F1 (answerable)", "EM (answerable)", "no-answer accuracy", "false-abstain rate"],
-                  [[(f"**{c['threshold']:.2f}**" if abs(c["threshold"] - t) < 1e-9 else f"{c['threshold']:.2f}"),
-                    _fmt("x", c["f1"]), _fmt("x", c["exact_match"]), _fmt("x", c["no_answer_accuracy"]),
-                    _fmt("x", c["false_abstain_rate"])] for c in curve]),
+        (
+            "The system's recorded confidence re-thresholded: an answer with confidence < t becomes an abstention "
+            f"(one run at threshold 0; `qa ask` gives the same answers at every t). The current threshold ({t}) is in bold."
+        ),
+        _md_table(
+            ["threshold", "F1 (answerable)", "EM (answerable)", "no-answer accuracy", "false-abstain rate"],
+            [
+                [
+                    (f"**{c['threshold']:.2f}**" if abs(c["threshold"] - t) < 1e-9 else f"{c['threshold']:.2f}"),
+                    _fmt("x", c["f1"]),
+                    _fmt("x", c["exact_match"]),
+                    _fmt("x", c["no_answer_accuracy"]),
+                    _fmt("x", c["false_abstain_rate"]),
+                ]
+                for c in curve
+            ],
+        ),
         "![Abstention trade-off](threshold_curve.png)",
         "## Worst questions (system wrong, most confident first)",
     ]
@@ -144,8 +204,18 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
         gold = " / ".join(g.answers) if g.answerable else "(unanswerable)"
         got = "(abstained)" if s.abstained else s.answer
         cand = rec.runs[SYSTEM].answer if s.abstained and rec.runs[SYSTEM].answer else ""
-        rows.append([g.id, g.kind, g.question, gold, _cell(got) + (f" — candidate: {_cell(cand)}" if cand else ""),
-                     f"{rec.runs[SYSTEM].confidence:.2f}", f"{s.f1:.2f}", str(s.first_rank or "—")])
+        rows.append(
+            [
+                g.id,
+                g.kind,
+                g.question,
+                gold,
+                _cell(got) + (f" — candidate: {_cell(cand)}" if cand else ""),
+                f"{rec.runs[SYSTEM].confidence:.2f}",
+                f"{s.f1:.2f}",
+                str(s.first_rank or "—"),
+            ]
+        )
     parts.append(_md_table(["id", "kind", "question", "gold", "system", "confidence", "F1", "gold doc rank"], rows))
     parts.append("Every question, with all three systems' answers and citations: `results.jsonl`.")
     return "\n\n".join(parts) + "\n"

@@ -37,8 +37,19 @@ _MODES = {"bm25": "lexical", "dense": "dense"}
 WARM_UP = "Who is mentioned in these documents?"  # not a gold question, so no gold query hits a cache
 RANK_DEPTH = 10  # recall@10 needs ten ranked passages whatever k is
 METRIC_KEYS = (
-    "n", "n_answerable", "recall_at_1", "recall_at_5", "recall_at_10", "mrr", "exact_match", "f1",
-    "no_answer_accuracy", "false_abstain_rate", "citation_accuracy", "latency_ms_p50", "latency_ms_p95",
+    "n",
+    "n_answerable",
+    "recall_at_1",
+    "recall_at_5",
+    "recall_at_10",
+    "mrr",
+    "exact_match",
+    "f1",
+    "no_answer_accuracy",
+    "false_abstain_rate",
+    "citation_accuracy",
+    "latency_ms_p50",
+    "latency_ms_p95",
 )
 REPORT_KEYS = (*METRIC_KEYS, "by_kind", "baselines")
 
@@ -141,8 +152,12 @@ def load_gold(path: Path | str) -> list[GoldItem]:
         if not isinstance(question, str) or not question.strip():
             raise _fail(path, no, "'question' must be a non-empty string.")
         if len(question.strip()) > MAX_QUESTION_CHARS:
-            raise _fail(path, no, f"the question is {len(question.strip()):,} characters long; "
-                                  f"`qa ask` takes at most {MAX_QUESTION_CHARS:,}.")
+            raise _fail(
+                path,
+                no,
+                f"the question is {len(question.strip()):,} characters long; "
+                f"`qa ask` takes at most {MAX_QUESTION_CHARS:,}.",
+            )
         answerable = obj["answerable"]
         if not isinstance(answerable, bool):
             raise _fail(path, no, f"'answerable' must be true or false, got {json.dumps(answerable)}.")
@@ -174,7 +189,7 @@ def best_sentence(question: str, passage: Passage) -> tuple[int, int]:
     want = set(content_words(question))
     best, best_count = None, -1
     for s in split_sentences(passage.text):
-        count = len(want & set(content_words(passage.text[s.start:s.end])))
+        count = len(want & set(content_words(passage.text[s.start : s.end])))
         if count > best_count:
             best, best_count = s, count
     if best is None:
@@ -243,8 +258,10 @@ def run(pipe: Pipeline, gold: Sequence[GoldItem], k: int) -> list[Record]:
     """
     settings = pipe.settings
     embedder = _Uncached(pipe.embedder)
-    retrievers = {name: Retriever(pipe.live.data, embedder, depth=settings.fusion_depth,
-                                  rrf_k=settings.rrf_k, mode=_MODES[name]) for name in BASELINES}
+    retrievers = {
+        name: Retriever(pipe.live.data, embedder, depth=settings.fusion_depth, rrf_k=settings.rrf_k, mode=_MODES[name])
+        for name in BASELINES
+    }
     # Warm-up: first-call costs (lazy imports, allocator, tokenizer) stay out of the latencies.
     _system_run(pipe, WARM_UP, k)
     for r in retrievers.values():
@@ -309,8 +326,10 @@ def summarize(records: Sequence[Record], threshold: float) -> dict[str, Any]:
     """The report object: system metrics, `by_kind`, and `baselines` (each with its own `by_kind`)."""
     out = metrics_for(records, SYSTEM, threshold)
     out["by_kind"] = _by_kind(records, SYSTEM, threshold)
-    out["baselines"] = {name: {**metrics_for(records, name, threshold), "by_kind": _by_kind(records, name, threshold)}
-                        for name in BASELINES}
+    out["baselines"] = {
+        name: {**metrics_for(records, name, threshold), "by_kind": _by_kind(records, name, threshold)}
+        for name in BASELINES
+    }
     return out
 
 
@@ -322,8 +341,9 @@ def evaluate(pipe: Pipeline, gold_items: Sequence[GoldItem], k: int, threshold: 
 def confidence_buckets(records: Sequence[Record], threshold: float, width: float = 0.2) -> list[dict[str, Any]]:
     """System accuracy per confidence bucket: all questions, and the ones answered at `threshold`."""
     edges = M.bucket_edges(width)
-    rows: list[dict[str, Any]] = [{"lo": lo, "hi": hi, "n": 0, "correct": 0, "answered": 0, "answered_ok": 0}
-                                  for lo, hi in edges]
+    rows: list[dict[str, Any]] = [
+        {"lo": lo, "hi": hi, "n": 0, "correct": 0, "answered": 0, "answered_ok": 0} for lo, hi in edges
+    ]
     for rec in records:
         conf = rec.runs[SYSTEM].confidence or 0.0
         s = score(rec, SYSTEM, threshold)
@@ -344,12 +364,21 @@ def threshold_curve(records: Sequence[Record], step: float = 0.05) -> list[dict[
     out = []
     for t in M.threshold_grid(step):
         m = metrics_for(records, SYSTEM, t)
-        out.append({"threshold": t, "f1": m["f1"], "exact_match": m["exact_match"],
-                    "no_answer_accuracy": m["no_answer_accuracy"], "false_abstain_rate": m["false_abstain_rate"]})
+        out.append(
+            {
+                "threshold": t,
+                "f1": m["f1"],
+                "exact_match": m["exact_match"],
+                "no_answer_accuracy": m["no_answer_accuracy"],
+                "false_abstain_rate": m["false_abstain_rate"],
+            }
+        )
     return out
 
 
-def recheck_threshold(reference: Pipeline, records: Sequence[Record], k: int, threshold: float, n: int = 5) -> list[str]:
+def recheck_threshold(
+    reference: Pipeline, records: Sequence[Record], k: int, threshold: float, n: int = 5
+) -> list[str]:
     """Ask `reference` (a pipeline at the real threshold) the `n` questions whose confidence is nearest the
     threshold; return a description of each whose answer differs from the re-thresholded one."""
     near = sorted(records, key=lambda r: abs((r.runs[SYSTEM].confidence or 0.0) - threshold))[:n]
@@ -359,8 +388,10 @@ def recheck_threshold(reference: Pipeline, records: Sequence[Record], k: int, th
         got = reference.ask(rec.gold.question, k=k)
         want = run0.answer_at(threshold)
         if got.answer != want or got.abstained != (want is None) or abs(got.confidence - (run0.confidence or 0)) > 1e-3:
-            problems.append(f"{rec.gold.id}: qa ask gives {got.answer!r} (confidence {got.confidence}), "
-                            f"re-thresholding gives {want!r} (confidence {run0.confidence})")
+            problems.append(
+                f"{rec.gold.id}: qa ask gives {got.answer!r} (confidence {got.confidence}), "
+                f"re-thresholding gives {want!r} (confidence {run0.confidence})"
+            )
     return problems
 
 
@@ -369,15 +400,30 @@ def result_rows(records: Sequence[Record], threshold: float) -> list[dict[str, A
     rows = []
     for rec in records:
         g = rec.gold
-        row: dict[str, Any] = {"id": g.id, "line": g.line, "kind": g.kind, "question": g.question,
-                               "answerable": g.answerable, "gold_answers": list(g.answers),
-                               "gold_sources": list(g.sources)}
+        row: dict[str, Any] = {
+            "id": g.id,
+            "line": g.line,
+            "kind": g.kind,
+            "question": g.question,
+            "answerable": g.answerable,
+            "gold_answers": list(g.answers),
+            "gold_sources": list(g.sources),
+        }
         for name in (SYSTEM, *BASELINES):
             r, s = rec.runs[name], score(rec, name, threshold)
-            row[name] = {"answer": s.answer, "abstained": s.abstained, "candidate": r.answer,
-                         "confidence": r.confidence, "citation": r.citation, "citation_ok": s.citation_ok,
-                         "exact_match": s.em, "f1": round(s.f1, 4), "correct": s.correct,
-                         "first_relevant_rank": s.first_rank, "latency_ms": round(r.latency_ms, 1)}
+            row[name] = {
+                "answer": s.answer,
+                "abstained": s.abstained,
+                "candidate": r.answer,
+                "confidence": r.confidence,
+                "citation": r.citation,
+                "citation_ok": s.citation_ok,
+                "exact_match": s.em,
+                "f1": round(s.f1, 4),
+                "correct": s.correct,
+                "first_relevant_rank": s.first_rank,
+                "latency_ms": round(r.latency_ms, 1),
+            }
             if name == SYSTEM:  # the full ranking only for the system, to keep the file readable
                 row[name]["ranked_docs"] = list(r.ranked_docs)
         rows.append(row)
@@ -413,8 +459,10 @@ def main(args: argparse.Namespace) -> int:
     unknown = sorted({s for g in gold for s in g.sources} - set(pipe.live.data.doc_index))
     warnings = []
     if unknown:
-        warnings.append(f"{len(unknown)} gold source(s) are not in the index at {settings.index_dir} "
-                        f"(e.g. {unknown[0]}); their retrieval and citation scores will be 0.")
+        warnings.append(
+            f"{len(unknown)} gold source(s) are not in the index at {settings.index_dir} "
+            f"(e.g. {unknown[0]}); their retrieval and citation scores will be 0."
+        )
     records = run(pipe, gold, k)
     summary = summarize(records, threshold)
     reference = Pipeline(settings, embedder=pipe.embedder).load()
@@ -422,9 +470,16 @@ def main(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    meta = {"gold": str(args.gold), "index": str(settings.index_dir), "k": k, "threshold": threshold,
-            "seconds": round(elapsed, 1), "warnings": warnings, "load_avg": load_avg,
-            "torch_threads": _torch_threads()}
+    meta = {
+        "gold": str(args.gold),
+        "index": str(settings.index_dir),
+        "k": k,
+        "threshold": threshold,
+        "seconds": round(elapsed, 1),
+        "warnings": warnings,
+        "load_avg": load_avg,
+        "torch_threads": _torch_threads(),
+    }
     if args.out:
         eval_report.write(Path(args.out), summary, records, meta)
     if args.json:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-COUNTRIES = frozenset(n.lower() for n in """
+COUNTRIES = frozenset(
+    n.lower()
+    for n in """
 Afghanistan|Albania|Algeria|Andorra|Angola|Argentina|Armenia|Australia|Austria|Azerbaijan|Bahamas|Bahrain|
 Bangladesh|Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|Bosnia|Bosnia and Herzegovina|Botswana|Brazil|
 Brunei|Bulgaria|Burkina Faso|Burundi|Cambodia|Cameroon|Canada|Cape Verde|Chad|Chile|China|Colombia|Comoros|Congo|
@@ -20,7 +22,8 @@ Syria|Taiwan|Tajikistan|Tanzania|Thailand|Togo|Tonga|Trinidad and Tobago|Tunisia
 Tuvalu|Uganda|Ukraine|United Arab Emirates|UAE|United Kingdom|UK|U.K.|Britain|Great Britain|England|Scotland|Wales|
 United States|United States of America|USA|U.S.|US|America|Uruguay|Uzbekistan|Vanuatu|Vatican|Venezuela|Vietnam|
 Yemen|Zambia|Zimbabwe
-""".replace("\n", "").split("|"))
+""".replace("\n", "").split("|")
+)
 
 CITY_NOUNS = frozenset("city town village capital hometown municipality settlement port".split())
 COUNTRY_NOUNS = frozenset("country nation state".split())

@@ -49,10 +49,12 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-                f"{self.unchanged} unchanged, {len(self.skipped)} skipped; index has "
-                f"{self.total_documents} documents, {self.total_passages} passages "
-                f"({self.embedded_passages} passages embedded).")
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped; index has "
+            f"{self.total_documents} documents, {self.total_passages} passages "
+            f"({self.embedded_passages} passages embedded)."
+        )
 
 
 @contextlib.contextmanager
@@ -73,9 +75,11 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
 
 def settings_fingerprint(settings: Settings) -> dict[str, Any]:
     """What, if changed, invalidates stored passages and vectors."""
-    return {"passage_max_tokens": settings.passage_max_tokens,
-            "passage_max_sentences": settings.passage_max_sentences,
-            "passage_overlap_sentences": settings.passage_overlap_sentences}
+    return {
+        "passage_max_tokens": settings.passage_max_tokens,
+        "passage_max_sentences": settings.passage_max_sentences,
+        "passage_overlap_sentences": settings.passage_overlap_sentences,
+    }
 
 
 def _progress(total: int, desc: str) -> Any:
@@ -199,8 +203,16 @@ def _write(
     to_embed: list[str] = []
     embed_slots: list[int] = []  # index into vec_parts that each new batch fills
 
-    def add_doc(doc_id: str, title: str, sha: str, root: str, text: str,
-                spans: list[tuple[int, int]], vecs: np.ndarray | None, old_ents: np.ndarray | None) -> None:
+    def add_doc(
+        doc_id: str,
+        title: str,
+        sha: str,
+        root: str,
+        text: str,
+        spans: list[tuple[int, int]],
+        vecs: np.ndarray | None,
+        old_ents: np.ndarray | None,
+    ) -> None:
         d = len(docs)
         if old_ents is None:
             to_annotate.append(d)
@@ -221,9 +233,11 @@ def _write(
     timings = report.timings_s
     t0 = time.perf_counter()
     count_tokens = getattr(embedder, "count_tokens", None)
-    chunk_kwargs: dict[str, Any] = dict(max_tokens=settings.passage_max_tokens,
-                                        max_sentences=settings.passage_max_sentences,
-                                        overlap=settings.passage_overlap_sentences)
+    chunk_kwargs: dict[str, Any] = dict(
+        max_tokens=settings.passage_max_tokens,
+        max_sentences=settings.passage_max_sentences,
+        overlap=settings.passage_overlap_sentences,
+    )
     if count_tokens is not None:
         chunk_kwargs["count_tokens"] = count_tokens
 
@@ -240,8 +254,16 @@ def _write(
                 add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, old.entities_of(i))
             else:
                 ps = make_passages(info.doc_id, text, split_sentences(text), **chunk_kwargs)
-                add_doc(info.doc_id, info.title, info.sha256, info.root, text,
-                        [(p.start, p.end) for p in ps], None, old.entities_of(i))
+                add_doc(
+                    info.doc_id,
+                    info.title,
+                    info.sha256,
+                    info.root,
+                    text,
+                    [(p.start, p.end) for p in ps],
+                    None,
+                    old.entities_of(i),
+                )
     for doc in fresh.values():
         ps = make_passages(doc.doc_id, doc.text, split_sentences(doc.text), **chunk_kwargs)
         add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None, None)
@@ -281,12 +303,22 @@ def _write(
     t6 = time.perf_counter()
     timings["faiss"], timings["lexical"] = t5 - t4, t6 - t5
     try:
-        store.write_generation(settings.index_dir, docs, texts, passages, ent_arr, vectors, findex, lexical,
-                               embedder.name, embedder.dim, settings_fingerprint(settings))
+        store.write_generation(
+            settings.index_dir,
+            docs,
+            texts,
+            passages,
+            ent_arr,
+            vectors,
+            findex,
+            lexical,
+            embedder.name,
+            embedder.dim,
+            settings_fingerprint(settings),
+        )
     except OSError as e:
         raise IngestError(
-            f"Could not write the index to {settings.index_dir}/ ({e.strerror or e}); "
-            "the previous index is unchanged."
+            f"Could not write the index to {settings.index_dir}/ ({e.strerror or e}); the previous index is unchanged."
         ) from e
     timings["write"] = time.perf_counter() - t6
     report.total_documents, report.total_passages = len(docs), len(rows)

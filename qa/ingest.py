@@ -70,9 +70,13 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
 
 def decode_text(data: bytes, name: str) -> str:
     """Decode bytes as text: BOMs first, then UTF-8, then Windows-1252; refuse binary data."""
-    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                     (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return data.decode(enc)
@@ -95,8 +99,32 @@ class _VisibleText(HTMLParser):
     """Collects the text a browser would show; drops script, style and other invisible elements."""
 
     _HIDDEN = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
-    _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
-              "section", "article", "header", "footer", "blockquote", "pre", "title", "dd", "dt", "hr"}
+    _BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "blockquote",
+        "pre",
+        "title",
+        "dd",
+        "dt",
+        "hr",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -149,7 +177,7 @@ def _content_bytes(page: Any) -> int:
 
     total = 0
     contents: Any = resolve(page.get("/Contents"))
-    for stream in (contents if isinstance(contents, ArrayObject) else [contents]):
+    for stream in contents if isinstance(contents, ArrayObject) else [contents]:
         stream = resolve(stream)
         if hasattr(stream, "get_data"):
             total += len(stream.get_data())
@@ -189,12 +217,15 @@ def pdf_to_text(data: bytes, name: str) -> str:
         for number, page in enumerate(reader.pages, 1):
             size = _content_bytes(page)
             if size > MAX_PDF_PAGE_CONTENT_BYTES:
-                raise IngestError(f"{name}: page {number} holds {_size(size)} of drawing instructions; "
-                                  f"the limit is {_size(MAX_PDF_PAGE_CONTENT_BYTES)} a page.")
+                raise IngestError(
+                    f"{name}: page {number} holds {_size(size)} of drawing instructions; "
+                    f"the limit is {_size(MAX_PDF_PAGE_CONTENT_BYTES)} a page."
+                )
             content += size
             if content > MAX_PDF_CONTENT_BYTES:
-                raise IngestError(f"{name}: the PDF holds more than {_size(MAX_PDF_CONTENT_BYTES)} "
-                                  "of drawing instructions.")
+                raise IngestError(
+                    f"{name}: the PDF holds more than {_size(MAX_PDF_CONTENT_BYTES)} of drawing instructions."
+                )
             t = page.extract_text() or ""
             total += len(t)
             if total > MAX_TEXT_CHARS:
@@ -212,7 +243,8 @@ def pdf_to_text(data: bytes, name: str) -> str:
         # An OSError here is about the PDF's bytes, not our disk: it is not chained, because an
         # IngestError caused by an OSError means the index could not be written (see web.uploads).
         raise IngestError(f"{name}: not a readable PDF ({type(e).__name__}: {e}).") from (
-            None if isinstance(e, OSError) else e)
+            None if isinstance(e, OSError) else e
+        )
     return "\n\n".join(p for p in pages if p)
 
 

@@ -37,7 +37,9 @@ def validate_question(question: object, max_chars: int) -> str:
     try:
         question.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise InvalidQuestionError("The question contains characters that are not valid text (unpaired surrogates).") from e
+        raise InvalidQuestionError(
+            "The question contains characters that are not valid text (unpaired surrogates)."
+        ) from e
     return question.strip()
 
 
@@ -81,8 +83,13 @@ class Pipeline:
         thread.start()
         return thread
 
-    def ingest(self, roots: Sequence[Path] = (), uploads: Sequence[tuple[str, bytes]] = (),
-               remove: Sequence[str] = (), warn: Any = None) -> IngestReport:
+    def ingest(
+        self,
+        roots: Sequence[Path] = (),
+        uploads: Sequence[tuple[str, bytes]] = (),
+        remove: Sequence[str] = (),
+        warn: Any = None,
+    ) -> IngestReport:
         kwargs: dict[str, Any] = {"roots": roots, "uploads": uploads, "remove": remove}
         if warn is not None:
             kwargs["warn"] = warn
@@ -114,8 +121,12 @@ class Pipeline:
         ans = live.answerer.answer(question, found.hits, history=history, resolved=resolved)
         ans.passages = ans.passages[:k]
         t3 = time.perf_counter()
-        ans.timings_ms = {"retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000,
-                          **{f"retrieve_{k_}": v for k_, v in found.timings_ms.items()}}
+        ans.timings_ms = {
+            "retrieve": (t2 - t1) * 1000,
+            "answer": (t3 - t2) * 1000,
+            "total": (t3 - t0) * 1000,
+            **{f"retrieve_{k_}": v for k_, v in found.timings_ms.items()},
+        }
         return ans
 
     # ---------------------------------------------------------------- documents

@@ -10,11 +10,22 @@ from qa.text import STOPWORDS, skeleton, stem, words
 
 # Answer types.
 PERSON, ORG, PLACE, DATE, COUNT, MONEY, AGE, DURATION, DISTANCE, QUANTITY = (
-    "PERSON", "ORG", "PLACE", "DATE", "COUNT", "MONEY", "AGE", "DURATION", "DISTANCE", "QUANTITY")
+    "PERSON",
+    "ORG",
+    "PLACE",
+    "DATE",
+    "COUNT",
+    "MONEY",
+    "AGE",
+    "DURATION",
+    "DISTANCE",
+    "QUANTITY",
+)
 REASON, MANNER, DESCRIPTION, ENTITY, THING = "REASON", "MANNER", "DESCRIPTION", "ENTITY", "THING"
 
 # General English nouns that name a kind of answer ("which city", "what outlet", "which politician").
-PERSON_NOUNS = frozenset("""
+PERSON_NOUNS = frozenset(
+    """
 person people man woman men women politician politicians official officials deputy deputies councilor
 councilors councillor councillors councilman councilwoman lawmaker lawmakers legislator leader leaders
 critic critics blogger bloggers writer writers author journalist journalists reporter analyst analysts
@@ -23,30 +34,50 @@ member members candidate director chairman chair mayor governor senator represen
 correspondent speechwriter commander soldier officer researcher historian professor teacher student
 doctor actor artist player coach manager owner ceo employee worker citizen resident colleague friend
 mother father son daughter wife husband brother sister child children opponent figure dissident
-""".split())
-ORG_NOUNS = frozenset("""
+""".split()
+)
+ORG_NOUNS = frozenset(
+    """
 network channel outlet newspaper paper magazine publication agency organization organisation company
 firm party council body group institution bank court ministry department committee union government
 administration parliament broadcaster station website site media news service university school
 newsroom team club army authority association foundation project
-""".split())
-PLACE_NOUNS = frozenset("""
+""".split()
+)
+PLACE_NOUNS = frozenset(
+    """
 city town village country nation region district municipality area place state province capital
 location square street neighborhood neighbourhood territory county island continent port harbour
 harbor river lake mountain border hometown settlement oblast
-""".split())
+""".split()
+)
 TIME_NOUNS = frozenset("day date month year time week weekday season decade century hour morning evening".split())
 NUMBER_NOUNS = frozenset("number amount count total figure sum quantity".split())
 SHARE_NOUNS = frozenset("percentage share proportion rate fraction percent".split())
 
-AUX = frozenset("""do does did is are was were be been has have had can could will would shall should may
-might must""".split())
-PREPOSITIONS = frozenset("""in on at from to for of by with about into near under over as around between through
+AUX = frozenset(
+    """do does did is are was were be been has have had can could will would shall should may
+might must""".split()
+)
+PREPOSITIONS = frozenset(
+    """in on at from to for of by with about into near under over as around between through
 against during after before behind beyond inside outside across along toward towards within without among via
-since until upon""".split())
+since until upon""".split()
+)
 WH = frozenset("who whom whose what which when where why how".split())
-PRONOUNS = {"he": "", "him": "", "his": "'s", "she": "", "her": "", "hers": "'s", "they": "", "them": "",
-            "their": "'s", "it": "", "its": "'s"}
+PRONOUNS = {
+    "he": "",
+    "him": "",
+    "his": "'s",
+    "she": "",
+    "her": "",
+    "hers": "'s",
+    "they": "",
+    "them": "",
+    "their": "'s",
+    "it": "",
+    "its": "'s",
+}
 _FOLLOWUP_LEAD = re.compile(r"^\s*(?:and|but|also|so)?\s*(?:what|how)\s+about\s+|^\s*(?:and|but|also)\s+", re.I)
 
 
@@ -92,9 +123,11 @@ def _noun_category(noun: str) -> str:
     return ENTITY
 
 
-_COMMON_VERBS = frozenset("""called said told wrote made gave took left led won lost ran saw met sent put
+_COMMON_VERBS = frozenset(
+    """called said told wrote made gave took left led won lost ran saw met sent put
 became began brought bought caught fell felt fought found got grew heard held kept knew paid rose sold
-spoke stood struck thought threw went""".split())
+spoke stood struck thought threw went""".split()
+)
 
 
 def _looks_like_verb(word: str) -> bool:
@@ -141,8 +174,11 @@ def classify(question: str) -> tuple[str, str]:
         return DISTANCE, ""  # answered in units of length
     if re.search(r"\bhow (big|large|small|heavy)\b", text):
         return QUANTITY, ""
-    if re.search(r"\bwhy\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause)|\bwhat (caused|led to|prompted|made)\b"
-                 r"|\bon what grounds\b|\bwhat grounds\b", text):
+    if re.search(
+        r"\bwhy\b|\bfor what reason\b|\bwhat (was|is|were) the (reason|cause)|\bwhat (caused|led to|prompted|made)\b"
+        r"|\bon what grounds\b|\bwhat grounds\b",
+        text,
+    ):
         return REASON, ""
     if re.search(r"\bhow\b", text):
         return MANNER, ""
@@ -163,19 +199,23 @@ def classify(question: str) -> tuple[str, str]:
             return THING, ""
         if w in ("who", "whom", "whose"):
             if w == "who" and i + 1 < len(ws) and ws[i + 1] in ("is", "was", "are", "were"):
-                rest = ws[i + 2:]
+                rest = ws[i + 2 :]
                 if rest and not any(r in AUX for r in rest) and len(rest) <= 4:
                     return DESCRIPTION, ""
             return PERSON, ""
     return THING, ""
 
 
-_GENERIC_VERBS = frozenset("""do does did say said says tell told call called ask asked happen happened
-make made get got name named go went come came""".split())
+_GENERIC_VERBS = frozenset(
+    """do does did say said says tell told call called ask asked happen happened
+make made get got name named go went come came""".split()
+)
 
 
 # "besides X", "apart from X": X is what the answer is not, so its words are not key words.
-_EXCLUSION = re.compile(r"\b(?:besides|apart from|aside from|other than|except(?: for)?|excluding|not counting)\b[^,?;]*", re.I)
+_EXCLUSION = re.compile(
+    r"\b(?:besides|apart from|aside from|other than|except(?: for)?|excluding|not counting)\b[^,?;]*", re.I
+)
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -200,7 +240,9 @@ def analyze(question: str) -> QuestionInfo:
         subject = m.group(1) if m else ""
     ws = _words_lower(question)
     # A stranded preposition has lost its object to the wh-word: "speak on?", "talks with about …?".
-    stranded = [w for i, w in enumerate(ws[2:], 2) if w in PREPOSITIONS and (i == len(ws) - 1 or ws[i + 1] in PREPOSITIONS)]
+    stranded = [
+        w for i, w in enumerate(ws[2:], 2) if w in PREPOSITIONS and (i == len(ws) - 1 or ws[i + 1] in PREPOSITIONS)
+    ]
     prep = stranded[-1] if stranded else ""
     # A preposition fronted with the wh-word does the same: "Around which city …?" → "around Kherson".
     for i, w in enumerate(ws[:-1]):
@@ -282,8 +324,11 @@ def resolve(question: str, history: Sequence[dict[str, str | None]] | None) -> s
         if ante:
             s, e, w = pron[0]
             rep = ante + PRONOUNS[w.lower()]
-            if w.lower() == "her" and re.match(r"\s+[a-z]+\s*(?:[?.,]|$)", question[e:]) is None and \
-                    re.match(r"\s+[a-z]", question[e:]):
+            if (
+                w.lower() == "her"
+                and re.match(r"\s+[a-z]+\s*(?:[?.,]|$)", question[e:]) is None
+                and re.match(r"\s+[a-z]", question[e:])
+            ):
                 rep = ante + "'s"  # possessive "her": "her mother" → "X's mother"
             return question[:s] + rep + question[e:]
     return question
@@ -302,10 +347,12 @@ def _merge_fragment(fragment: str, prev: str) -> str:
     head = bw[-1].lower()
     # 1. Replace the phrase of the previous question with the same head noun: "the Kharkiv region".
     m = None
-    for cand in re.finditer(r"\b((?:[Tt]he|[Aa]n?)\s+)?((?:[A-Z][\w’'.-]*\s+)*)((?i:" + re.escape(head) + r"))\b", prev):
+    for cand in re.finditer(
+        r"\b((?:[Tt]he|[Aa]n?)\s+)?((?:[A-Z][\w’'.-]*\s+)*)((?i:" + re.escape(head) + r"))\b", prev
+    ):
         m = cand
     if m is not None and len(bw) > 1:
-        return prev[: m.start()] + body + prev[m.end():]
+        return prev[: m.start()] + body + prev[m.end() :]
     # 2. Replace a name of the previous question with the fragment's name.
     names = _names(prev)
     if names and body[:1].isupper():

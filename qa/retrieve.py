@@ -39,8 +39,9 @@ def _top(scores: np.ndarray, depth: int) -> np.ndarray:
 class Retriever:
     """Search one loaded index generation. Cheap to build; rebuild when the index changes."""
 
-    def __init__(self, data: IndexData, embedder: Embedder, depth: int = 30, rrf_k: int = 60,
-                 mode: str = "hybrid") -> None:
+    def __init__(
+        self, data: IndexData, embedder: Embedder, depth: int = 30, rrf_k: int = 60, mode: str = "hybrid"
+    ) -> None:
         if mode not in ("hybrid", "dense", "lexical"):
             raise ValueError(f"Unknown retrieval mode {mode!r}; use hybrid, dense or lexical.")
         self.data = data
@@ -62,8 +63,9 @@ class Retriever:
         from rapidfuzz.distance import Levenshtein
 
         for t in missing:
-            for match, _dist, _ in process.extract(t, self._words, scorer=Levenshtein.distance,
-                                                   score_cutoff=edit_distance_limit(t), limit=3):
+            for match, _dist, _ in process.extract(
+                t, self._words, scorer=Levenshtein.distance, score_cutoff=edit_distance_limit(t), limit=3
+            ):
                 if match not in out:
                     out.append(match)
         return out
@@ -116,8 +118,15 @@ class Retriever:
         timings["fusion"] = (time.perf_counter() - t2) * 1000
         return RetrievalResult(hits, timings)
 
-    def _fuse(self, dense_ids: np.ndarray, dense_scores: np.ndarray, lex_ids: np.ndarray,
-              lex: np.ndarray, k: int, qv: np.ndarray | None) -> list[Hit]:
+    def _fuse(
+        self,
+        dense_ids: np.ndarray,
+        dense_scores: np.ndarray,
+        lex_ids: np.ndarray,
+        lex: np.ndarray,
+        k: int,
+        qv: np.ndarray | None,
+    ) -> list[Hit]:
         """Reciprocal rank fusion, scaled so a passage ranked first by both retrievers scores 1."""
         fused: dict[int, float] = {}
         dense_of: dict[int, float] = {}
@@ -135,7 +144,13 @@ class Retriever:
             dense = dense_of.get(row)
             if dense is None and qv is not None:
                 dense = float(self.data.faiss_index.reconstruct(int(row)) @ qv)
-            hits.append(Hit(self.data.passage(row), sc / best, dense or 0.0,
-                            float(lex[row]) / lex_max if lex_max > 0 else 0.0, rank))
+            hits.append(
+                Hit(
+                    self.data.passage(row),
+                    sc / best,
+                    dense or 0.0,
+                    float(lex[row]) / lex_max if lex_max > 0 else 0.0,
+                    rank,
+                )
+            )
         return hits
-

@@ -9,32 +9,58 @@ from dataclasses import dataclass
 from qa import question as Q
 
 NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+|\d+)(?:\.\d+)?"
-NUM_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-             "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-             "hundred dozen dozens hundreds thousands millions")
+NUM_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+    "hundred dozen dozens hundreds thousands millions"
+)
 _NUMWORD = r"(?:" + "|".join(NUM_WORDS.split()) + r")(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
 _SCALE = r"(?:\s*(?:million|billion|thousand|trillion|bn|m|k)\b)?"
-CURRENCY_WORDS = ("dollars|dollar|euros|euro|pounds|pound|rubles|ruble|roubles|rouble|yen|yuan|francs|franc|"
-                  "kroner|krona|kronor|hryvnias|hryvnia|rupees|rupee|pesos|peso|cents|pence")
+CURRENCY_WORDS = (
+    "dollars|dollar|euros|euro|pounds|pound|rubles|ruble|roubles|rouble|yen|yuan|francs|franc|"
+    "kroner|krona|kronor|hryvnias|hryvnia|rupees|rupee|pesos|peso|cents|pence"
+)
 _CURRENCY_SYM = r"[$€£¥₽₴]"
 MONEY_RE = re.compile(
     r"(?:(?:about|around|nearly|almost|roughly|some|over|more than|less than|up to|only)\s+)?"
-    r"(?:(?:[A-Z]{1,3})?" + _CURRENCY_SYM + r"\s?" + NUM + _SCALE + r"|" + NUM + _SCALE + r"\s+(?:" + CURRENCY_WORDS + r")\b)"
+    r"(?:(?:[A-Z]{1,3})?"
+    + _CURRENCY_SYM
+    + r"\s?"
+    + NUM
+    + _SCALE
+    + r"|"
+    + NUM
+    + _SCALE
+    + r"\s+(?:"
+    + CURRENCY_WORDS
+    + r")\b)"
     r"(?:\s*\((?:about\s+|around\s+)?(?:[A-Z]{1,3})?" + _CURRENCY_SYM + r"?\s?" + NUM + _SCALE + r"(?:\s+\w+)?\))?",
     re.I,
 )
 LENGTH_UNITS = r"kilometers|kilometres|km|miles|mile|meters|metres|m|feet|foot|ft|inches|cm|mm|yards"
-UNIT_WORDS = (r"kilometers|kilometres|km|miles|mile|meters|metres|m|feet|foot|ft|inches|cm|mm|kg|kilograms|tons|tonnes|"
-              r"pounds|lbs|percent|per cent|%|degrees|hectares|acres|liters|litres|square kilometers|sq km")
+UNIT_WORDS = (
+    r"kilometers|kilometres|km|miles|mile|meters|metres|m|feet|foot|ft|inches|cm|mm|kg|kilograms|tons|tonnes|"
+    r"pounds|lbs|percent|per cent|%|degrees|hectares|acres|liters|litres|square kilometers|sq km"
+)
 QUANTITY_RE = re.compile(
     r"(?:(?:about|around|nearly|almost|roughly|some|over|more than|less than|up to|only|at least)\s+)?"
-    r"(?:" + NUM + r"|" + _NUMWORD + r")" + _SCALE + r"\s*(?:" + UNIT_WORDS + r")\b(?:\s+away)?", re.I)
+    r"(?:" + NUM + r"|" + _NUMWORD + r")" + _SCALE + r"\s*(?:" + UNIT_WORDS + r")\b(?:\s+away)?",
+    re.I,
+)
 COUNT_RE = re.compile(
     r"(?:(?:about|around|nearly|almost|roughly|some|over|more than|less than|up to|only|at least|so far,?)\s+)?"
-    r"\b(?:" + NUM + r"|" + _NUMWORD + r")" + _SCALE + r"\b", re.I)
+    r"\b(?:" + NUM + r"|" + _NUMWORD + r")" + _SCALE + r"\b",
+    re.I,
+)
 DURATION_RE = re.compile(
     r"(?:(?:about|around|nearly|almost|some|over|more than|less than|up to|only|at least)\s+)?"
-    r"\b(?:" + NUM + r"|" + _NUMWORD + r"|a|an|several|a few)\s+(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b", re.I)
+    r"\b(?:"
+    + NUM
+    + r"|"
+    + _NUMWORD
+    + r"|a|an|several|a few)\s+(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b",
+    re.I,
+)
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 DATE_RE = re.compile(
@@ -47,12 +73,18 @@ DATE_RE = re.compile(
 REASON_MARKERS = re.compile(
     r"\b(?:because(?:\s+of)?|due\s+to|as\s+a\s+result\s+of|owing\s+to|thanks\s+to|so\s+that|in\s+order\s+to|"
     r"in\s+protest\s+(?:at|against|of)|in\s+response\s+to|on\s+(?:the\s+)?grounds\s+(?:of|that)|citing|"
-    r"for\s+(?=[“\"‘']?\w+ing\b)|for\s+(?=[“\"‘']))", re.I)
-MANNER_MARKERS = re.compile(r"\b(?:by\s+(?=\w+ing\b)|through|via|using|with\s+the\s+help\s+of|on\s+Twitter|in\s+a\s+letter)\b", re.I)
+    r"for\s+(?=[“\"‘']?\w+ing\b)|for\s+(?=[“\"‘']))",
+    re.I,
+)
+MANNER_MARKERS = re.compile(
+    r"\b(?:by\s+(?=\w+ing\b)|through|via|using|with\s+the\s+help\s+of|on\s+Twitter|in\s+a\s+letter)\b", re.I
+)
 _CLAUSE_END = re.compile(r"[;:,]|[.!?](?=\s|$)|\s[–—-]\s")
-_TITLE_WORDS = frozenset("""president minister official spokesman spokeswoman spokesperson deputy councilor councillor
+_TITLE_WORDS = frozenset(
+    """president minister official spokesman spokeswoman spokesperson deputy councilor councillor
 leader head chief founder director secretary governor mayor senator chairman analyst blogger writer
-journalist correspondent politician lawmaker speechwriter scientist author researcher lawyer judge""".split())
+journalist correspondent politician lawmaker speechwriter scientist author researcher lawyer judge""".split()
+)
 
 ENT_TYPES = {
     Q.PERSON: {"PERSON": 1.0, "ORG": 0.5, "NORP": 0.4},
@@ -65,8 +97,18 @@ ENT_TYPES = {
     Q.DISTANCE: {"CARDINAL": 0.3},
     Q.DURATION: {"DATE": 0.8, "TIME": 0.7, "CARDINAL": 0.3},
     Q.AGE: {"CARDINAL": 0.3},
-    Q.ENTITY: {"ORG": 0.6, "PERSON": 0.6, "GPE": 0.6, "LOC": 0.6, "NORP": 0.6, "WORK_OF_ART": 0.6,
-               "EVENT": 0.6, "LAW": 0.6, "PRODUCT": 0.6, "FAC": 0.6},
+    Q.ENTITY: {
+        "ORG": 0.6,
+        "PERSON": 0.6,
+        "GPE": 0.6,
+        "LOC": 0.6,
+        "NORP": 0.6,
+        "WORK_OF_ART": 0.6,
+        "EVENT": 0.6,
+        "LAW": 0.6,
+        "PRODUCT": 0.6,
+        "FAC": 0.6,
+    },
     Q.THING: {"ORG": 0.5, "PERSON": 0.5, "GPE": 0.5, "NORP": 0.5, "WORK_OF_ART": 0.6, "EVENT": 0.5, "LAW": 0.5},
 }
 
@@ -109,8 +151,15 @@ def _clause_after(text: str, start: int, limit: int) -> int:
     return m.start() if m else limit
 
 
-def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], atype: str, target: str,
-               subject_spans: list[tuple[int, int]]) -> list[Candidate]:
+def candidates(
+    text: str,
+    s0: int,
+    s1: int,
+    ents: list[tuple[int, int, str]],
+    atype: str,
+    target: str,
+    subject_spans: list[tuple[int, int]],
+) -> list[Candidate]:
     """Candidates of the sentence text[s0:s1] for a question of answer type `atype`."""
     out: list[Candidate] = []
     sent = text[s0:s1]
@@ -126,7 +175,7 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
         if atype == Q.DATE and target == "year" and not re.search(r"\b\d{4}\b", text[es:ee]):
             fit *= 0.5  # "in what year?" wants a year, not "a hundred years later"
         if fit:
-            if label in ("ORG", "FAC", "WORK_OF_ART", "EVENT", "LAW") and text[es:es + 4].lower() == "the ":
+            if label in ("ORG", "FAC", "WORK_OF_ART", "EVENT", "LAW") and text[es : es + 4].lower() == "the ":
                 es += 4
             add(es, ee, label, fit)
 
@@ -139,7 +188,7 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
         scan(QUANTITY_RE, "QUANTITY", 0.5)
     elif atype == Q.COUNT:
         for m in COUNT_RE.finditer(sent):
-            tail = sent[m.end():m.end() + 12]
+            tail = sent[m.end() : m.end() + 12]
             if re.match(r"\s*(?:%|percent|per cent)", tail) or re.match(r"\d{4}$", m.group(0).strip()):
                 continue
             add(s0 + m.start(), s0 + m.end(), "COUNT", 1.0)
@@ -155,7 +204,9 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
     elif atype == Q.AGE:
         for m in re.finditer(r"(?<=[A-Za-z]),\s+(\d{1,3}),", sent):  # "Nikita Yuferev, 34,"
             add(s0 + m.start(1), s0 + m.end(1), "AGE", 1.0)
-        for m in re.finditer(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged\s+(\d{1,3})\b|\bage(?:\s+of)?\s+(\d{1,3})\b", sent):
+        for m in re.finditer(
+            r"\b(\d{1,3})[- ]years?[- ]old\b|\baged\s+(\d{1,3})\b|\bage(?:\s+of)?\s+(\d{1,3})\b", sent
+        ):
             g = next(i for i in (1, 2, 3) if m.group(i))
             add(s0 + m.start(g), s0 + m.end(g), "AGE", 1.0)
     elif atype == Q.DATE:
@@ -174,7 +225,9 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
             add(s0 + m.start(), s0 + end, "REASON", 0.6)
         for m in re.finditer(r"\bon\s+(?:[\w-]+\s+){0,4}grounds\b", sent):  # "on humanitarian and legal grounds"
             add(s0 + m.start(), s0 + m.end(), "REASON", 1.0)
-        for m in re.finditer(r"\b(?:over|after|for|amid|against|from)\s+(?=(?:his|her|their|its|the|a|an|[a-z]+ing)\b)", sent):
+        for m in re.finditer(
+            r"\b(?:over|after|for|amid|against|from)\s+(?=(?:his|her|their|its|the|a|an|[a-z]+ing)\b)", sent
+        ):
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "REASON", 0.7)
     elif atype == Q.MANNER:
@@ -182,11 +235,16 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
             end = _clause_after(sent, m.end() + 1, len(sent))
             add(s0 + m.start(), s0 + end, "MANNER", 1.0)
         # "in a phone interview", "in secret": a manner adverbial.
-        for m in re.finditer(r"\b(?:in|over)\s+a\s+(?:[\w-]+\s+){0,2}(?:interview|call|letter|statement|message|post|video|speech)\b", sent):
+        for m in re.finditer(
+            r"\b(?:in|over)\s+a\s+(?:[\w-]+\s+){0,2}(?:interview|call|letter|statement|message|post|video|speech)\b",
+            sent,
+        ):
             add(s0 + m.start(), s0 + m.end(), "MANNER", 1.0)
     if atype in (Q.MANNER, Q.THING, Q.ENTITY):
         # The predicate after an auxiliary: "was shot in the back", "simply ignored and fled without fighting".
-        for m in re.finditer(r"\b(?:was|were|been|being|got|have|has|had)\s+((?:\w+ly\s+)?[a-z]+(?:ed|en|t|wn|ng)\b)", sent):
+        for m in re.finditer(
+            r"\b(?:was|were|been|being|got|have|has|had)\s+((?:\w+ly\s+)?[a-z]+(?:ed|en|t|wn|ng)\b)", sent
+        ):
             end = _clause_after(sent, m.end(1), len(sent))
             if end - m.start(1) < 80:
                 add(s0 + m.start(1), s0 + end, "PREDICATE", 0.6)
@@ -199,14 +257,15 @@ def candidates(text: str, s0: int, s1: int, ents: list[tuple[int, int, str]], at
         nouns = "|".join(sorted(Q.PERSON_NOUNS, key=len, reverse=True))
         for m in re.finditer(r"\b(?:a|an|the|his|her|their)\s+(?:[a-z-]+\s+)?(?:" + nouns + r")\b", sent):
             # A role next to a name ("Stanova, the founder", "the founder Stanova") defers to the name.
-            if re.search(r"[A-Z][\w’'-]+,?\s*$", sent[: m.start()]) or re.match(r"\s+[A-Z]", sent[m.end():]):
+            if re.search(r"[A-Z][\w’'-]+,?\s*$", sent[: m.start()]) or re.match(r"\s+[A-Z]", sent[m.end() :]):
                 continue
             add(s0 + m.start(), s0 + m.end(), "ROLE", 0.6)
     if atype == Q.PLACE:
         # "where did they post it?" → "on Twitter": a named thing after a locative preposition.
         for es, ee, label in ents:
             if label in ("ORG", "PRODUCT", "WORK_OF_ART", "PERSON") and re.search(
-                    r"\b(?:on|at|in|around|near|outside|inside|from|to|towards?|across)\s+$", text[max(s0, es - 9):es]):
+                r"\b(?:on|at|in|around|near|outside|inside|from|to|towards?|across)\s+$", text[max(s0, es - 9) : es]
+            ):
                 add(es, ee, "LOCATIVE", 0.8)
     if atype in (Q.ENTITY, Q.THING, Q.PERSON, Q.ORG, Q.PLACE, Q.DESCRIPTION, Q.REASON, Q.MANNER):
         out.extend(_phrases(text, s0, s1, atype, target))
@@ -251,8 +310,11 @@ def _around_target(text: str, s0: int, s1: int, atype: str, target: str) -> list
                     cs = ts - len(low.group(1)) + low.group(1).find(phrase)
                     out.append(Candidate(cs, cs + len(phrase), "TARGET", 0.9))
         after = text[te:s1]
-        m3 = re.match(r"\s+(?:of|called|named|known as)\s+((?:the\s+)?[\w’'-]+(?:\s+[A-Z][\w’'-]*)*)", after) or \
-            re.match(r"(?:\s+[\w’'.-]+){1,6}?\s+(?:called|named|known as)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", after)
+        m3 = re.match(
+            r"\s+(?:of|called|named|known as)\s+((?:the\s+)?[\w’'-]+(?:\s+[A-Z][\w’'-]*)*)", after
+        ) or re.match(
+            r"(?:\s+[\w’'.-]+){1,6}?\s+(?:called|named|known as)\s+([A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*)", after
+        )
         if m3:
             cs = te + m3.start(1)
             out.append(Candidate(cs, cs + len(m3.group(1)), "TARGET", 0.9))
@@ -284,7 +346,8 @@ def _descriptions(text: str, s0: int, s1: int, subject_spans: list[tuple[int, in
             while words_before and words_before[0].lower() in ("the", "a", "an", "and", "said", "says", "by", "of"):
                 words_before = words_before[1:]
             if words_before and words_before[-1].lower().rstrip("s") in _TITLE_WORDS | {"communications"} | set(
-                    w for w in _TITLE_WORDS):
+                w for w in _TITLE_WORDS
+            ):
                 phrase = " ".join(words_before)
                 idx = before.rfind(phrase)
                 if idx >= 0:
@@ -293,8 +356,10 @@ def _descriptions(text: str, s0: int, s1: int, subject_spans: list[tuple[int, in
 
 
 _CALENDAR = re.compile(r"(?:" + MONTHS + "|" + WEEKDAYS + r")", re.I)
-_PHRASE_SPLIT = re.compile(r"[,;:()“”\"]|\s[–—-]\s|\b(?:and|or|but|that|which|who|because|while|when|after|"
-                           r"is|are|was|were|has|have|had|said|says|told|will|would)\b")
+_PHRASE_SPLIT = re.compile(
+    r"[,;:()“”\"]|\s[–—-]\s|\b(?:and|or|but|that|which|who|because|while|when|after|"
+    r"is|are|was|were|has|have|had|said|says|told|will|would)\b"
+)
 
 
 def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candidate]:
@@ -305,7 +370,9 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
         out.append(Candidate(s0 + m.start(1), s0 + m.end(1), "QUOTE", 0.5 if atype in (Q.THING, Q.ENTITY) else 0.2))
     cap_fit = {Q.PERSON: 0.5, Q.ORG: 0.5, Q.PLACE: 0.4, Q.ENTITY: 0.5, Q.THING: 0.4}.get(atype, 0.0)
     if cap_fit:
-        for m in re.finditer(r"(?<![\w’'])(?:St\.\s)?[A-Z][\w’'.-]*(?:\s+(?:of\s+|the\s+|de\s+)?(?:St\.\s)?[A-Z][\w’'.-]*)*", sent):
+        for m in re.finditer(
+            r"(?<![\w’'])(?:St\.\s)?[A-Z][\w’'.-]*(?:\s+(?:of\s+|the\s+|de\s+)?(?:St\.\s)?[A-Z][\w’'.-]*)*", sent
+        ):
             if m.start() == 0 and " " not in m.group(0):
                 continue  # a lone capitalised first word is usually not a name
             s, e = _trim(text, s0 + m.start(), s0 + m.end())
@@ -321,8 +388,9 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
             s, e = _trim(text, s0 + pos, s0 + end)
             n_words = len(text[s:e].split())
             if 1 <= n_words <= 8:
-                has_target = bool(target) and re.search(r"\b" + re.escape(target[:-1] if len(target) > 4 else target),
-                                                        text[s:e], re.I)
+                has_target = bool(target) and re.search(
+                    r"\b" + re.escape(target[:-1] if len(target) > 4 else target), text[s:e], re.I
+                )
                 fit = 0.8 if has_target else (0.35 if atype in (Q.THING, Q.DESCRIPTION) else 0.25)
                 out.append(Candidate(s, e, "PHRASE", fit))
             pos = m.end() if m else len(sent)

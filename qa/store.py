@@ -254,9 +254,21 @@ def write_generation(
             raise ValueError(f"{len(docs)} documents but {len(texts)} texts")
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as f:
             for info in docs:
-                f.write(json.dumps({"doc_id": info.doc_id, "title": info.title, "sha256": info.sha256,
-                                    "root": info.root, "chars": info.chars, "first": info.first,
-                                    "count": info.count}, ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "doc_id": info.doc_id,
+                            "title": info.title,
+                            "sha256": info.sha256,
+                            "root": info.root,
+                            "chars": info.chars,
+                            "first": info.first,
+                            "count": info.count,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
         sizes = _write_texts(tmp / "texts.bin", texts)
         _save_array(tmp / "text_offsets.npy", _offsets_from_sizes(sizes))
         _save_array(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE, copy=False))
@@ -441,7 +453,9 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         if not p.is_file():
             raise IndexCorruptError(f"{p} is missing. {_RERUN}")
         if p.stat().st_size != meta["size"]:
-            raise IndexCorruptError(f"{p} is truncated or altered (size {p.stat().st_size}, expected {meta['size']}). {_RERUN}")
+            raise IndexCorruptError(
+                f"{p} is truncated or altered (size {p.stat().st_size}, expected {meta['size']}). {_RERUN}"
+            )
         if meta.get("sha256") and rel != "vectors.npy" and _file_sha256(p) != meta["sha256"]:
             raise IndexCorruptError(f"{p} is damaged (checksum mismatch). {_RERUN}")
     faiss = _require_faiss()
@@ -450,8 +464,17 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         with (gen / "documents.jsonl").open(encoding="utf-8") as f:
             for line in f:
                 rec = json.loads(line)
-                docs.append(DocInfo(rec["doc_id"], rec["title"], rec["sha256"], int(rec["chars"]), rec["root"],
-                                    int(rec["first"]), int(rec["count"])))
+                docs.append(
+                    DocInfo(
+                        rec["doc_id"],
+                        rec["title"],
+                        rec["sha256"],
+                        int(rec["chars"]),
+                        rec["root"],
+                        int(rec["first"]),
+                        int(rec["count"]),
+                    )
+                )
         offsets = np.load(gen / "text_offsets.npy")
         if offsets.shape != (len(docs) + 1,):
             raise ValueError(f"text_offsets.npy has {offsets.shape[0]} entries for {len(docs)} documents")
@@ -466,7 +489,11 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         vectors = np.load(gen / "vectors.npy", mmap_mode="r") if with_vectors else None
     except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as e:
         raise IndexCorruptError(f"{gen} could not be read ({type(e).__name__}: {e}). {_RERUN}") from e
-    if findex.ntotal != len(passages) or len(passages) != manifest["n_passages"] or len(docs) != manifest["n_documents"]:
+    if (
+        findex.ntotal != len(passages)
+        or len(passages) != manifest["n_passages"]
+        or len(docs) != manifest["n_documents"]
+    ):
         raise IndexCorruptError(f"{gen}: files disagree on the number of passages. {_RERUN}")
     if findex.d != expect_dim:
         raise IndexCorruptError(f"{gen / 'faiss.index'} has dimension {findex.d}, expected {expect_dim}. {_RERUN}")

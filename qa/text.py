@@ -27,10 +27,23 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-_DIGRAPHS = (("kh", "h"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("x", "ks"), ("w", "v"),
-             ("q", "k"), ("j", "i"), ("y", "i"), ("sch", "sh"), ("tch", "ch"), ("zh", "z"), ("sh", "s"),
-             # Ukrainian renders Г as h where Russian has g: Paliuha/Palyuga, Hanna/Ganna.
-             ("g", "h"))
+_DIGRAPHS = (
+    ("kh", "h"),
+    ("ph", "f"),
+    ("th", "t"),
+    ("ck", "k"),
+    ("x", "ks"),
+    ("w", "v"),
+    ("q", "k"),
+    ("j", "i"),
+    ("y", "i"),
+    ("sch", "sh"),
+    ("tch", "ch"),
+    ("zh", "z"),
+    ("sh", "s"),
+    # Ukrainian renders Г as h where Russian has g: Paliuha/Palyuga, Hanna/Ganna.
+    ("g", "h"),
+)
 
 
 def ascii_fold(word: str) -> str:

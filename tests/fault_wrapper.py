@@ -50,6 +50,7 @@ def install() -> None:
 
         np.save = save  # type: ignore[assignment]
     elif POINT == "switching":
+
         def write_current(index_dir: Any, name: str) -> None:
             pause("SWITCHING")  # the new generation is complete and renamed; CURRENT not yet switched
 

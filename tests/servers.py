@@ -51,16 +51,16 @@ def uvicorn_in_thread(app: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def qa_serve(index: Path, log: Path, env: dict[str, str] | None = None,
-             host: str | None = None, timeout: float = 180) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def qa_serve(
+    index: Path, log: Path, env: dict[str, str] | None = None, host: str | None = None, timeout: float = 180
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`qa serve` over `index` on a free port (no --host unless given: the default must be loopback)."""
     port = free_port()
     argv = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index)]
     if host is not None:
         argv += ["--host", host]
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -74,10 +74,13 @@ def test_ask_k_limits_the_passages(api_client: TestClient) -> None:
 
 def test_ask_follow_up_is_resolved_from_history(api_client: TestClient) -> None:
     first = api_client.post("/api/ask", json={"question": "Who is John Kirby?"}).json()
-    r = api_client.post("/api/ask", json={
-        "question": "Which network did he speak on?",
-        "history": [{"question": "Who is John Kirby?", "answer": first["answer"]}],
-    })
+    r = api_client.post(
+        "/api/ask",
+        json={
+            "question": "Which network did he speak on?",
+            "history": [{"question": "Who is John Kirby?", "answer": first["answer"]}],
+        },
+    )
     assert r.status_code == 200
     assert "Kirby" in (r.json()["resolved_question"] or "")
 
@@ -93,42 +96,51 @@ def test_ask_accepts_a_question_of_exactly_the_limit(api_client: TestClient) -> 
     assert api_client.post("/api/ask", json={"question": question}).status_code == 200
 
 
-@pytest.mark.parametrize("body, needle", [
-    ({"question": ""}, "empty"),
-    ({"question": "   \n\t "}, "empty"),
-    ({"question": "x" * 2001}, "2,000"),
-    ({}, "question"),
-    ({"question": 42}, "question"),
-    ({"question": None}, "question"),
-    ({"question": "Who?", "k": 0}, "k"),
-    ({"question": "Who?", "k": 21}, "k"),
-    ({"question": "Who?", "k": "many"}, "k"),
-    ({"question": "Who?", "history": "Kirby"}, "history"),
-    ({"question": "Who?", "history": [{"answer": "x"}]}, "history.0.question"),
-    ({"question": "Who?", "history": [{"question": "x" * 2001}]}, "history"),
-    (["Who is John Kirby?"], "body"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"question": ""}, "empty"),
+        ({"question": "   \n\t "}, "empty"),
+        ({"question": "x" * 2001}, "2,000"),
+        ({}, "question"),
+        ({"question": 42}, "question"),
+        ({"question": None}, "question"),
+        ({"question": "Who?", "k": 0}, "k"),
+        ({"question": "Who?", "k": 21}, "k"),
+        ({"question": "Who?", "k": "many"}, "k"),
+        ({"question": "Who?", "history": "Kirby"}, "history"),
+        ({"question": "Who?", "history": [{"answer": "x"}]}, "history.0.question"),
+        ({"question": "Who?", "history": [{"question": "x" * 2001}]}, "history"),
+        (["Who is John Kirby?"], "body"),
+    ],
+)
 def test_ask_rejects_bad_bodies_with_422(api_client: TestClient, body: object, needle: str) -> None:
     r = api_client.post("/api/ask", json=body)
     assert r.status_code == 422
     assert needle in detail(r)
 
 
-@pytest.mark.parametrize("raw, content_type", [
-    (b"{not json", "application/json"),
-    (b"", "application/json"),
-    (b"question=hi", "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    "raw, content_type",
+    [
+        (b"{not json", "application/json"),
+        (b"", "application/json"),
+        (b"question=hi", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_ask_rejects_unparseable_bodies_with_422(api_client: TestClient, raw: bytes, content_type: str) -> None:
     r = api_client.post("/api/ask", content=raw, headers={"content-type": content_type})
     assert r.status_code == 422
     detail(r)
 
 
-@pytest.mark.parametrize("raw", [
-    rb'{"question": "Who is \ud800 Kirby?"}',
-    rb'{"question": "Who?", "history": [{"question": "\udfff", "answer": null}]}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        rb'{"question": "Who is \ud800 Kirby?"}',
+        rb'{"question": "Who?", "history": [{"question": "\udfff", "answer": null}]}',
+    ],
+)
 def test_ask_refuses_unpaired_surrogates_with_422(api_client: TestClient, raw: bytes) -> None:
     r = api_client.post("/api/ask", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 422
@@ -170,15 +182,18 @@ def test_document_returns_the_full_text(api_client: TestClient) -> None:
     assert len(body["text"]) == listed[KIRBY_DOC]["chars"]
 
 
-@pytest.mark.parametrize("path", [
-    "/api/documents/nope.txt",
-    "/api/documents/..%2F..%2Fetc%2Fpasswd",
-    "/api/documents/%2E%2E/%2E%2E/etc/passwd",
-    "/api/documents/..%2Fcorpus%2F" + KIRBY_DOC,
-    "/api/documents/%2E%2F" + KIRBY_DOC,
-    "/api/documents/%2Fetc%2Fpasswd",
-    "/api/documents/..%5C" + KIRBY_DOC,
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/documents/nope.txt",
+        "/api/documents/..%2F..%2Fetc%2Fpasswd",
+        "/api/documents/%2E%2E/%2E%2E/etc/passwd",
+        "/api/documents/..%2Fcorpus%2F" + KIRBY_DOC,
+        "/api/documents/%2E%2F" + KIRBY_DOC,
+        "/api/documents/%2Fetc%2Fpasswd",
+        "/api/documents/..%5C" + KIRBY_DOC,
+    ],
+)
 def test_unknown_and_path_like_document_ids_are_404(api_client: TestClient, path: str) -> None:
     r = api_client.get(path)
     assert r.status_code == 404
@@ -197,13 +212,16 @@ def test_uploads_refused_when_no_key_is_configured(api_client: TestClient) -> No
     assert "QA_API_KEY" in detail(r)
 
 
-@pytest.mark.parametrize("headers, status", [
-    ({}, 401),
-    ({"Authorization": "Basic dXNlcjpwYXNz"}, 401),
-    ({"Authorization": "Bearer "}, 401),
-    ({"Authorization": "Bearer wrong-key"}, 403),
-    ({"Authorization": f"Bearer {API_KEY}x"}, 403),
-])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ({}, 401),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 401),
+        ({"Authorization": "Bearer "}, 401),
+        ({"Authorization": "Bearer wrong-key"}, 403),
+        ({"Authorization": f"Bearer {API_KEY}x"}, 403),
+    ],
+)
 def test_writes_need_the_right_bearer_key(keyed_client: TestClient, headers: dict[str, str], status: int) -> None:
     r = keyed_client.post("/api/documents", files={"files": ("a.txt", b"Some text.")}, headers=headers)
     assert r.status_code == status
@@ -244,14 +262,19 @@ def test_upload_is_answered_from_at_once_then_delete_removes_it(upload_client: T
 
 
 def test_upload_several_files_and_replace_one(upload_client: TestClient) -> None:
-    files = [("files", ("one.md", b"# One\n\nThe first note mentions a heron.", "text/markdown")),
-             ("files", ("two.html", b"<html><title>Two</title><p>The second note mentions a stork.</p></html>",
-                        "text/html"))]
+    files = [
+        ("files", ("one.md", b"# One\n\nThe first note mentions a heron.", "text/markdown")),
+        (
+            "files",
+            ("two.html", b"<html><title>Two</title><p>The second note mentions a stork.</p></html>", "text/html"),
+        ),
+    ]
     r = upload_client.post("/api/documents", files=files, headers=AUTH)
     assert r.status_code == 201, r.text
     assert sorted(r.json()["added"]) == ["one.md", "two.html"]
-    r = upload_client.post("/api/documents", files={"files": ("one.md", b"# One\n\nNow it mentions a crane.")},
-                           headers=AUTH)
+    r = upload_client.post(
+        "/api/documents", files={"files": ("one.md", b"# One\n\nNow it mentions a crane.")}, headers=AUTH
+    )
     assert r.json()["updated"] == ["one.md"]
     assert "crane" in upload_client.get("/api/documents/one.md").json()["text"]
     assert upload_client.get("/api/documents/two.html").json()["title"] == "Two"
@@ -281,14 +304,19 @@ def test_upload_over_the_limit_is_413_while_streaming(make_upload_client: Callab
     boundary = "docqa-boundary"
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the server has to count
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
-               "Content-Type: text/plain\r\n\r\n").encode()
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
         for _ in range(40):
             yield b"word " * 1000
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = client.post("/api/documents", content=chunks(),
-                    headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = client.post(
+        "/api/documents",
+        content=chunks(),
+        headers={**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert r.status_code == 413
     assert "QA_MAX_UPLOAD_BYTES" in detail(r)
 
@@ -301,29 +329,34 @@ def test_one_file_over_the_limit_is_413(make_upload_client: Callable[..., TestCl
     assert "big.txt" in detail(r)
 
 
-@pytest.mark.parametrize("name, data", [
-    ("report.docx", b"PK\x03\x04 not really"),
-    ("program.exe", b"MZ\x90\x00"),
-    ("noextension", b"Some text."),
-    ("image.png", b"\x89PNG\r\n"),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("report.docx", b"PK\x03\x04 not really"),
+        ("program.exe", b"MZ\x90\x00"),
+        ("noextension", b"Some text."),
+        ("image.png", b"\x89PNG\r\n"),
+    ],
+)
 def test_unreadable_file_types_are_415(upload_client: TestClient, name: str, data: bytes) -> None:
     r = upload_client.post("/api/documents", files={"files": (name, data)}, headers=AUTH)
     assert r.status_code == 415
     assert ".txt" in detail(r)
 
 
-@pytest.mark.parametrize("name, data, needle", [
-    ("empty.txt", b"", "empty"),
-    ("blank.md", b"  \n\n ", "empty"),
-    ("binary.txt", b"\x00\x01\x02\x03" * 100, "binary"),
-    ("fake.pdf", b"this is not a pdf", "PDF"),
-    (".hidden.txt", b"Some text.", "not allowed"),
-    ("..txt", b"Some text.", "not allowed"),
-    ("sub\\evil.txt", b"Some text.", "not allowed"),
-])
-def test_bad_files_are_400_and_change_nothing(upload_client: TestClient, name: str, data: bytes,
-                                               needle: str) -> None:
+@pytest.mark.parametrize(
+    "name, data, needle",
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"  \n\n ", "empty"),
+        ("binary.txt", b"\x00\x01\x02\x03" * 100, "binary"),
+        ("fake.pdf", b"this is not a pdf", "PDF"),
+        (".hidden.txt", b"Some text.", "not allowed"),
+        ("..txt", b"Some text.", "not allowed"),
+        ("sub\\evil.txt", b"Some text.", "not allowed"),
+    ],
+)
+def test_bad_files_are_400_and_change_nothing(upload_client: TestClient, name: str, data: bytes, needle: str) -> None:
     r = upload_client.post("/api/documents", files={"files": (name, data)}, headers=AUTH)
     assert r.status_code == 400
     assert needle in detail(r)
@@ -331,10 +364,12 @@ def test_bad_files_are_400_and_change_nothing(upload_client: TestClient, name: s
 
 
 def test_a_file_name_with_a_folder_is_refused(upload_client: TestClient) -> None:
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"../../evil.txt\"\r\n\r\n"
-            b"Some text.\r\n--b--\r\n")
-    r = upload_client.post("/api/documents", content=body,
-                           headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"})
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="files"; filename="../../evil.txt"\r\n\r\nSome text.\r\n--b--\r\n'
+    )
+    r = upload_client.post(
+        "/api/documents", content=body, headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert r.status_code == 400
     assert "not allowed" in detail(r)
     assert upload_client.get("/healthz").json()["documents"] == 5
@@ -371,8 +406,10 @@ def test_script_in_a_document_is_data_not_markup(upload_client: TestClient) -> N
 # ---------------------------------------------------------------- cross-cutting
 
 
-@pytest.mark.parametrize("path", ["/", "/api/documents", "/healthz", "/static/app.js", "/api/documents/nope",
-                                  "/docs", "/documents/" + KIRBY_DOC])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/api/documents", "/healthz", "/static/app.js", "/api/documents/nope", "/docs", "/documents/" + KIRBY_DOC],
+)
 def test_every_response_carries_the_csp(api_client: TestClient, path: str) -> None:
     csp = api_client.get(path).headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
@@ -404,11 +441,14 @@ def test_wrong_method_is_405_not_500(api_client: TestClient) -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(question=st.text(st.characters(codec=None, exclude_categories=()), max_size=60),
-       k=st.one_of(st.none(), st.integers(-5, 60)),
-       history=st.one_of(st.none(), st.lists(st.fixed_dictionaries({"question": st.text(max_size=20)}), max_size=3)))
-def test_ask_never_fails_with_a_500(api_client: TestClient, question: str, k: int | None,
-                                    history: list[dict[str, str]] | None) -> None:
+@given(
+    question=st.text(st.characters(codec=None, exclude_categories=()), max_size=60),
+    k=st.one_of(st.none(), st.integers(-5, 60)),
+    history=st.one_of(st.none(), st.lists(st.fixed_dictionaries({"question": st.text(max_size=20)}), max_size=3)),
+)
+def test_ask_never_fails_with_a_500(
+    api_client: TestClient, question: str, k: int | None, history: list[dict[str, str]] | None
+) -> None:
     body: dict[str, object] = {"question": question}
     if k is not None:
         body["k"] = k

@@ -15,8 +15,15 @@ from tests.web_fixtures import copy_index
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 E2E_KEY = "e2e-secret-key"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
@@ -196,8 +203,11 @@ def test_upload_from_the_page_then_ask_about_it(session_factory: Any, tmp_path: 
     from playwright.sync_api import expect
 
     note = tmp_path / "glaciers.txt"
-    note.write_text("Glacier survey\n\nThe Vatnajokull survey counted 27 outlet glaciers in 2021. "
-                    "The survey was led by Ragna Sig.\n", encoding="utf-8")
+    note.write_text(
+        "Glacier survey\n\nThe Vatnajokull survey counted 27 outlet glaciers in 2021. "
+        "The survey was led by Ragna Sig.\n",
+        encoding="utf-8",
+    )
     s = session_factory(viewport=DESKTOP)
     page = s.page
     page.goto("/")

@@ -35,9 +35,21 @@ from qa.pipeline import Pipeline
 ROOT = Path(__file__).resolve().parent.parent
 # The `qa eval --json` contract, spelled out rather than imported so a change to it fails here.
 CONTRACT = {
-    "n", "n_answerable", "recall_at_1", "recall_at_5", "recall_at_10", "mrr", "exact_match", "f1",
-    "no_answer_accuracy", "false_abstain_rate", "citation_accuracy", "latency_ms_p50", "latency_ms_p95",
-    "by_kind", "baselines",
+    "n",
+    "n_answerable",
+    "recall_at_1",
+    "recall_at_5",
+    "recall_at_10",
+    "mrr",
+    "exact_match",
+    "f1",
+    "no_answer_accuracy",
+    "false_abstain_rate",
+    "citation_accuracy",
+    "latency_ms_p50",
+    "latency_ms_p95",
+    "by_kind",
+    "baselines",
 }
 METRICS = CONTRACT - {"by_kind", "baselines"}
 FRACTIONS = METRICS - {"n", "n_answerable", "latency_ms_p50", "latency_ms_p95"}
@@ -109,8 +121,14 @@ def test_cli_reports_bad_gold_and_missing_index(tmp_path: Path, capsys: pytest.C
 # ------------------------------------------------------------------------------------- scoring, no model
 
 
-def _run(answer: str | None, confidence: float | None, docs: tuple[str, ...] = ("a.txt",),
-         cite_doc: str = "a.txt", exact: bool = True, ms: float = 10.0) -> Run:
+def _run(
+    answer: str | None,
+    confidence: float | None,
+    docs: tuple[str, ...] = ("a.txt",),
+    cite_doc: str = "a.txt",
+    exact: bool = True,
+    ms: float = 10.0,
+) -> Run:
     cite = None if answer is None else {"doc_id": cite_doc, "start": 0, "end": len(answer), "text": answer}
     return Run(answer, confidence, cite, exact, docs, ms)
 
@@ -123,8 +141,14 @@ def _records() -> list[Record]:
     return [
         Record(ann, {SYSTEM: _run("Ann Lee", 0.9, ms=10), "bm25": base, "dense": base}),
         # Confident but wrong document, cited from a non-gold source; gold doc ranked 2nd.
-        Record(bob, {SYSTEM: _run("Bob Marsh", 0.3, docs=("a.txt", "b.txt"), ms=20),
-                     "bm25": _run("Bob.", None, docs=("b.txt",), cite_doc="b.txt"), "dense": _run(None, None, docs=())}),
+        Record(
+            bob,
+            {
+                SYSTEM: _run("Bob Marsh", 0.3, docs=("a.txt", "b.txt"), ms=20),
+                "bm25": _run("Bob.", None, docs=("b.txt",), cite_doc="b.txt"),
+                "dense": _run(None, None, docs=()),
+            },
+        ),
         Record(none, {SYSTEM: _run("Tom", 0.2, ms=30), "bm25": base, "dense": base}),
     ]
 
@@ -177,7 +201,9 @@ def test_best_sentence_offsets_are_exact() -> None:
 
 
 @pytest.fixture(scope="session")
-def gen_index(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Iterator[tuple[Settings, Pipeline]]:
+def gen_index(
+    tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder
+) -> Iterator[tuple[Settings, Pipeline]]:
     """The generalization documents ingested into a fresh index, and a threshold-0 pipeline on it."""
     index = tmp_path_factory.mktemp("gen-index")
     settings = Settings(index_dir=index)
@@ -189,7 +215,8 @@ def gen_index(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder
 def _three() -> list[GoldItem]:
     items = load_gold(ROOT / "eval" / "generalization" / "gold.jsonl")
     return [next(g for g in items if g.answerable and g.kind == k) for k in ("factoid-name", "why-how")] + [
-        next(g for g in items if not g.answerable)]
+        next(g for g in items if not g.answerable)
+    ]
 
 
 def _check_fractions(m: dict[str, object]) -> None:
@@ -219,13 +246,28 @@ def test_evaluate_on_a_real_index(gen_index: tuple[Settings, Pipeline]) -> None:
     assert recheck_threshold(reference, records, 5, settings.abstain_threshold, n=3) == []
 
 
-def test_main_json_and_report_files(gen_index: tuple[Settings, Pipeline], tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_json_and_report_files(
+    gen_index: tuple[Settings, Pipeline], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings, _ = gen_index
     gold = tmp_path / "three.jsonl"
-    gold.write_text("".join(json.dumps({"id": g.id, "question": g.question, "answers": list(g.answers),
-                                        "sources": list(g.sources), "answerable": g.answerable, "kind": g.kind}) + "\n"
-                            for g in _three()), encoding="utf-8")
+    gold.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": g.id,
+                    "question": g.question,
+                    "answers": list(g.answers),
+                    "sources": list(g.sources),
+                    "answerable": g.answerable,
+                    "kind": g.kind,
+                }
+            )
+            + "\n"
+            for g in _three()
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "report"
     args = argparse.Namespace(gold=str(gold), index=str(settings.index_dir), k=5, json=True, out=str(out))
     assert main(args) == 0

@@ -51,13 +51,88 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 # direction overrides, every kind of line break, NUL, BOMs, letters whose case changes their length
 # (İ lowers to two characters, ß uppers to two), ligatures, abbreviations and sentence punctuation.
 NASTY = [
-    "e\u0301", "\u0651", "\u20dd", "😀", "👩\u200d👩\u200d👧", "🇸🇪", "\u200f", "\u202e", "\u2066", "\u200b",
-    "\ufeff", "\r\n", "\r", "\n", "\n\n", "\x00", "\t", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", " ", "   ",
-    ".", "!", "?", "…", "...", "“", "”", '"', "'", "«", "»", "(", ")", "[", "]", "Mr.", "U.S.", "e.g.", "No. 5",
-    "שָׁלוֹם", "مرحبا", "中文。", "İ", "ß", "ﬁ", "Σ", "ǅ", "ﷺ", "\U0001d54f", "3.5", "1,000", "$12", "10 km",
+    "e\u0301",
+    "\u0651",
+    "\u20dd",
+    "😀",
+    "👩\u200d👩\u200d👧",
+    "🇸🇪",
+    "\u200f",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\ufeff",
+    "\r\n",
+    "\r",
+    "\n",
+    "\n\n",
+    "\x00",
+    "\t",
+    "\x0b",
+    "\x0c",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    " ",
+    "   ",
+    ".",
+    "!",
+    "?",
+    "…",
+    "...",
+    "“",
+    "”",
+    '"',
+    "'",
+    "«",
+    "»",
+    "(",
+    ")",
+    "[",
+    "]",
+    "Mr.",
+    "U.S.",
+    "e.g.",
+    "No. 5",
+    "שָׁלוֹם",
+    "مرحبا",
+    "中文。",
+    "İ",
+    "ß",
+    "ﬁ",
+    "Σ",
+    "ǅ",
+    "ﷺ",
+    "\U0001d54f",
+    "3.5",
+    "1,000",
+    "$12",
+    "10 km",
 ]
-WORDS = ["Ansel", "Brandt", "Orvella", "lighthouse", "keeper", "founded", "1987", "island", "Kaldor", "ferry",
-         "Visby", "the", "is", "of", "in", "was", "by", "Quell", "Marta", "rubles", "officials", "signed"]
+WORDS = [
+    "Ansel",
+    "Brandt",
+    "Orvella",
+    "lighthouse",
+    "keeper",
+    "founded",
+    "1987",
+    "island",
+    "Kaldor",
+    "ferry",
+    "Visby",
+    "the",
+    "is",
+    "of",
+    "in",
+    "was",
+    "by",
+    "Quell",
+    "Marta",
+    "rubles",
+    "officials",
+    "signed",
+]
 
 piece = st.one_of(
     st.sampled_from(NASTY),
@@ -165,19 +240,28 @@ def check_answer(pipe: Pipeline, ans: Answer) -> None:
 
 question_text = st.one_of(
     hostile_text,
-    st.builds(lambda w, q: f"{q} {w}?", st.sampled_from(WORDS),
-              st.sampled_from(["Who is", "What is", "How many", "When was", "Where is", "Who founded"])),
+    st.builds(
+        lambda w, q: f"{q} {w}?",
+        st.sampled_from(WORDS),
+        st.sampled_from(["Who is", "What is", "How many", "When was", "Where is", "Who founded"]),
+    ),
     st.text(st.characters(codec=None), max_size=40),  # lone surrogates too: refused, never a crash
 )
 hostile_doc = st.tuples(sentence_of_words, hostile_text, sentence_of_words, hostile_text).map(
-    lambda t: f"{t[0]}. {t[1]}\n\n{t[2]}. {t[3]}".replace("\x00", ""))  # NUL up front reads as binary
+    lambda t: f"{t[0]}. {t[1]}\n\n{t[2]}. {t[3]}".replace("\x00", "")
+)  # NUL up front reads as binary
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
-@given(docs=st.lists(hostile_doc, min_size=1, max_size=3), questions=st.lists(question_text, min_size=1, max_size=4),
-       follow_up=st.booleans())
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    docs=st.lists(hostile_doc, min_size=1, max_size=3),
+    questions=st.lists(question_text, min_size=1, max_size=4),
+    follow_up=st.booleans(),
+)
 def test_answers_over_hostile_documents_cite_exact_offsets(
     embedder: Any, tmp_path_factory: pytest.TempPathFactory, docs: list[str], questions: list[str], follow_up: bool
 ) -> None:
@@ -297,8 +381,11 @@ def hostile_files() -> dict[str, tuple[bytes, str, str]]:
         "encrypted.pdf": (encrypted_pdf("secret"), "skipped", "encrypted"),
         "restricted.pdf": (encrypted_pdf(""), "ingested", "vault opens at nine"),  # no password to open
         "bomb.pdf": (flate_pdf(repeated(b"\0", 100_000_000)), "skipped", "enormous"),
-        "dense.pdf": (flate_pdf(repeated(b"(AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA) Tj\n", 6_000_000)), "skipped",
-                      "drawing instructions"),
+        "dense.pdf": (
+            flate_pdf(repeated(b"(AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA) Tj\n", 6_000_000)),
+            "skipped",
+            "drawing instructions",
+        ),
         "naïve résumé ✓.md": ("# Résumé\n\nThe naïve résumé lists three ships.".encode(), "ingested", "three ships"),
     }
 
@@ -417,9 +504,24 @@ def damaged_pdfs(draw: st.DrawFn) -> bytes:
         elif kind == "cut":
             del data[pos : pos + draw(st.integers(1, 200))]
         elif kind == "insert":
-            data[pos:pos] = draw(st.binary(max_size=50)) + draw(st.sampled_from(
-                [b"", b" obj ", b"<<", b">>", b"[", b"stream\n", b"/Length 999999999", b"/Filter /FlateDecode",
-                 b"9999999999 0 R", b"/Count 100000000", b"/Kids [1 0 R]", b"(((((((("]))
+            data[pos:pos] = draw(st.binary(max_size=50)) + draw(
+                st.sampled_from(
+                    [
+                        b"",
+                        b" obj ",
+                        b"<<",
+                        b">>",
+                        b"[",
+                        b"stream\n",
+                        b"/Length 999999999",
+                        b"/Filter /FlateDecode",
+                        b"9999999999 0 R",
+                        b"/Count 100000000",
+                        b"/Kids [1 0 R]",
+                        b"((((((((",
+                    ]
+                )
+            )
         else:
             data[pos : pos + 1] = str(draw(st.integers(0, 10**12))).encode()
         if not data:
@@ -462,9 +564,12 @@ def test_hostile_files_uploaded_one_by_one_get_clear_statuses(
 # ---------------------------------------------------------------- API fuzzing from the OpenAPI schema
 
 
-FUZZ = settings(max_examples=30, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def fuzz(app: Any, mode: str, **include: Any) -> list[str]:
@@ -483,8 +588,12 @@ def fuzz(app: Any, mode: str, **include: Any) -> list[str]:
         @given(case=operation.as_strategy(generation_mode=GenerationMode(mode)))
         def check(case: Any) -> None:
             response = case.call(headers=AUTH)
-            assert response.status_code < 500, (case.method, case.formatted_path, response.status_code,
-                                                response.text[:500])
+            assert response.status_code < 500, (
+                case.method,
+                case.formatted_path,
+                response.status_code,
+                response.text[:500],
+            )
             if response.status_code >= 400:
                 assert "detail" in response.json(), response.text[:300]
 
@@ -537,19 +646,26 @@ def test_the_api_key_is_compared_in_constant_time(keyed_client: TestClient, monk
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    assert keyed_client.post("/api/documents", files={"files": ("a.txt", b"x")},
-                             headers={"Authorization": "Bearer nope"}).status_code == 403
+    assert (
+        keyed_client.post(
+            "/api/documents", files={"files": ("a.txt", b"x")}, headers={"Authorization": "Bearer nope"}
+        ).status_code
+        == 403
+    )
     assert keyed_client.post("/upload", data={"key": "nope"}, files={"files": ("a.txt", b"x")}).status_code == 403
     assert calls == [(b"nope", API_KEY.encode())] * 2
 
 
-@pytest.mark.parametrize("path", [
-    "/api/documents/..%2F..%2Fetc%2Fpasswd",
-    "/api/documents/%2E%2E/index/CURRENT",
-    "/api/documents/%2Fetc%2Fpasswd",
-    "/api/documents/..%5C003_4ab8a011891d9a26.txt",
-    "/api/documents/%2E%2F003_4ab8a011891d9a26.txt",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/documents/..%2F..%2Fetc%2Fpasswd",
+        "/api/documents/%2E%2E/index/CURRENT",
+        "/api/documents/%2Fetc%2Fpasswd",
+        "/api/documents/..%5C003_4ab8a011891d9a26.txt",
+        "/api/documents/%2E%2F003_4ab8a011891d9a26.txt",
+    ],
+)
 def test_deleting_a_path_like_document_id_is_404_and_deletes_nothing(
     make_upload_client: Callable[..., TestClient], path: str
 ) -> None:
@@ -559,23 +675,28 @@ def test_deleting_a_path_like_document_id_is_404_and_deletes_nothing(
     assert client.get("/healthz").json()["documents"] == 5
 
 
-@pytest.mark.parametrize("filename", [
-    "/tmp/docqa-evil-absolute.txt",
-    "C:\\docqa-evil.txt",
-    "..",
-    "../docqa-evil.txt",
-    "sub/../../docqa-evil.txt",
-    "evil\x00.txt",
-    "evil\n.txt",
-])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "/tmp/docqa-evil-absolute.txt",
+        "C:\\docqa-evil.txt",
+        "..",
+        "../docqa-evil.txt",
+        "sub/../../docqa-evil.txt",
+        "evil\x00.txt",
+        "evil\n.txt",
+    ],
+)
 def test_upload_names_that_are_paths_cannot_write_outside_the_index(
     make_upload_client: Callable[..., TestClient], tmp_path: Path, filename: str
 ) -> None:
     client = make_upload_client()
     outside_before = sorted(p.name for p in tmp_path.iterdir())
     disp = filename.replace("\\", "\\\\").replace('"', '\\"')
-    body = (f'--b\r\nContent-Disposition: form-data; name="files"; filename="{disp}"\r\n'
-            "Content-Type: text/plain\r\n\r\nEvil text about otters.\r\n--b--\r\n").encode()
+    body = (
+        f'--b\r\nContent-Disposition: form-data; name="files"; filename="{disp}"\r\n'
+        "Content-Type: text/plain\r\n\r\nEvil text about otters.\r\n--b--\r\n"
+    ).encode()
     r = client.post("/api/documents", content=body, headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"})
     # Refused, or (a Windows path, which the multipart parser cuts to its last part) stored under a plain name.
     assert r.status_code in (201, 400, 422), r.text
@@ -588,8 +709,10 @@ def test_upload_names_that_are_paths_cannot_write_outside_the_index(
 
 def test_rfc5987_file_names_cannot_smuggle_a_path(make_upload_client: Callable[..., TestClient]) -> None:
     client = make_upload_client()
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"ok.txt\"; "
-            b"filename*=UTF-8''..%2F..%2Fdocqa-evil.txt\r\n\r\nOtters.\r\n--b--\r\n")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="files"; filename="ok.txt"; '
+        b"filename*=UTF-8''..%2F..%2Fdocqa-evil.txt\r\n\r\nOtters.\r\n--b--\r\n"
+    )
     r = client.post("/api/documents", content=body, headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"})
     assert r.status_code in (201, 400), r.text
     ids = {d["doc_id"] for d in client.get("/api/documents").json()}
@@ -630,8 +753,9 @@ def send_streaming(url: str, path: str, headers: dict[str, str], total: int) -> 
 
 
 @pytest.mark.parametrize("key, status", [(API_KEY, 413), (None, 401)])
-def test_a_huge_streamed_upload_is_cut_off_early(web_pipeline: Pipeline, tmp_path: Path, key: str | None,
-                                                  status: int) -> None:
+def test_a_huge_streamed_upload_is_cut_off_early(
+    web_pipeline: Pipeline, tmp_path: Path, key: str | None, status: int
+) -> None:
     from web.app import create_app
 
     index = copy_index(web_pipeline.settings.index_dir, tmp_path / "index")
@@ -648,8 +772,12 @@ def test_a_huge_streamed_upload_is_cut_off_early(web_pipeline: Pipeline, tmp_pat
 
 # ---------------------------------------------------------------- markup in documents and questions
 
-PAYLOADS = ['<script>alert("s")</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(2)",
-            "'><svg onload=alert(3)>"]
+PAYLOADS = [
+    '<script>alert("s")</script>',
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(2)",
+    "'><svg onload=alert(3)>",
+]
 
 
 class _Audit(HTMLParser):
@@ -671,7 +799,8 @@ class _Audit(HTMLParser):
             if name.startswith("on"):
                 self.problems.append(f"<{tag} {name}=...>")
             if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
-                    "javascript:"):
+                "javascript:"
+            ):
                 self.problems.append(f"<{tag} {name}={value}>")
 
     def handle_endtag(self, tag: str) -> None:
@@ -694,12 +823,16 @@ def test_markup_in_documents_names_and_questions_is_shown_as_text(
     make_upload_client: Callable[..., TestClient],
 ) -> None:
     client = make_upload_client()
-    text = ("Gate notes\n\n" + " ".join(f"Code {i} is {p} for the gate." for i, p in enumerate(PAYLOADS))
-            + "\n\nThe password of the Pelmora gate is \"><img src=x onerror=alert(1)>.\n").encode()
+    text = (
+        "Gate notes\n\n"
+        + " ".join(f"Code {i} is {p} for the gate." for i, p in enumerate(PAYLOADS))
+        + '\n\nThe password of the Pelmora gate is "><img src=x onerror=alert(1)>.\n'
+    ).encode()
     name = '"><img src=x onerror=alert(9)>.txt'
     html_doc = b'<p>Click <a href="javascript:alert(4)" onclick="alert(5)">javascript:alert(6)</a> now.</p>'
-    r = client.post("/api/documents", headers=AUTH,
-                    files=[("files", (name, text)), ("files", ("links.html", html_doc))])
+    r = client.post(
+        "/api/documents", headers=AUTH, files=[("files", (name, text)), ("files", ("links.html", html_doc))]
+    )
     assert r.status_code == 201, r.text
     doc_id = next(d for d in r.json()["added"] if d != "links.html")  # httpx sends the quote as %22
     assert "<img" in doc_id
@@ -709,13 +842,19 @@ def test_markup_in_documents_names_and_questions_is_shown_as_text(
     with uvicorn_in_thread(client.app) as url:
         doc_page = httpx.get(url + "/documents/" + quote(doc_id, safe="") + "?start=12&end=30", headers=html)
     assert doc_page.status_code == 200
-    pages = [client.get("/", headers=html), doc_page,
-             client.get("/documents/links.html", headers=html),
-             client.get("/documents/" + quote(name, safe=""), headers=html)]  # a 404 page echoing the id
+    pages = [
+        client.get("/", headers=html),
+        doc_page,
+        client.get("/documents/links.html", headers=html),
+        client.get("/documents/" + quote(name, safe=""), headers=html),
+    ]  # a 404 page echoing the id
     for q in ["What is the password of the Pelmora gate?", *PAYLOADS, "What is code 1?"]:
         for headers in ({"HX-Request": "true"}, {}):
-            r = client.post("/", data={"question": q, "history_question": PAYLOADS, "history_answer": PAYLOADS},
-                            headers={**html, **headers})
+            r = client.post(
+                "/",
+                data={"question": q, "history_question": PAYLOADS, "history_answer": PAYLOADS},
+                headers={**html, **headers},
+            )
             assert r.status_code in (200, 422), r.text
             pages.append(r)
     for r in pages:
@@ -742,9 +881,13 @@ def test_templates_have_no_inline_script_or_handlers() -> None:
 
 
 def test_the_csp_forbids_inline_script_on_every_kind_of_response(api_client: TestClient) -> None:
-    responses = [api_client.get("/"), api_client.get("/nope", headers={"accept": "text/html"}),
-                 api_client.post("/api/ask", json={}), api_client.get("/static/app.css"),
-                 api_client.post("/", data={"question": "<script>x</script>"}, headers={"HX-Request": "true"})]
+    responses = [
+        api_client.get("/"),
+        api_client.get("/nope", headers={"accept": "text/html"}),
+        api_client.post("/api/ask", json={}),
+        api_client.get("/static/app.css"),
+        api_client.post("/", data={"question": "<script>x</script>"}, headers={"HX-Request": "true"}),
+    ]
     for r in responses:
         csp = {d.split()[0]: d.split()[1:] for d in r.headers["content-security-policy"].split("; ")}
         assert csp["script-src"] == ["'self'"] and csp["default-src"] == ["'self'"], csp

@@ -41,7 +41,8 @@ def test_highlight_clamps_offsets_and_marks_nothing_for_an_empty_span() -> None:
     assert str(highlight("a<c", 2, 2)) == "a&lt;c"
     assert str(highlight("a<c", 3, 1)) == "a&lt;c"
     assert str(highlight("abc", 1, 2, mark_id='x" onmouseover="y')) == (
-        'a<mark id="x&#34; onmouseover=&#34;y">b</mark>c')
+        'a<mark id="x&#34; onmouseover=&#34;y">b</mark>c'
+    )
 
 
 def test_doc_href_quotes_the_id() -> None:
@@ -53,37 +54,68 @@ def render_turn(result: dict[str, object]) -> str:
     from web.pages import ChatTurn
 
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""})
-    turn = ChatTurn(question=str(result["question"]), answer=result["answer"], result=result,  # type: ignore[arg-type]
-                titles={"a.txt": "Doc A"})
-    return bytes(templates.TemplateResponse(request, "partials/turn.html",
-                                            {"turn": turn, "latest": False}).body).decode()
+    turn = ChatTurn(
+        question=str(result["question"]),
+        answer=result["answer"],
+        result=result,  # type: ignore[arg-type]
+        titles={"a.txt": "Doc A"},
+    )
+    return bytes(
+        templates.TemplateResponse(request, "partials/turn.html", {"turn": turn, "latest": False}).body
+    ).decode()
 
 
 def citation(doc_id: str, sentence: str, span: str, offset: int = 100) -> dict[str, object]:
     s = sentence.index(span)
-    return {"doc_id": doc_id, "title": f"Title of {doc_id}", "start": offset + s, "end": offset + s + len(span),
-            "text": span, "sentence": sentence, "sentence_start": offset, "score": 0.9}
+    return {
+        "doc_id": doc_id,
+        "title": f"Title of {doc_id}",
+        "start": offset + s,
+        "end": offset + s + len(span),
+        "text": span,
+        "sentence": sentence,
+        "sentence_start": offset,
+        "score": 0.9,
+    }
 
 
 def test_conflicting_sources_are_shown_with_each_figure() -> None:
-    html = render_turn({
-        "question": "How many signed?", "answer": "47", "confidence": 0.8, "abstained": False,
-        "citations": [citation("a.txt", "So far, 47 officials signed.", "47")], "passages": [], "timings_ms": {},
-        "conflicting": True,
-        "alternatives": [{"answer": "18", "citations": [citation("b.txt", "It was signed by 18 councilors.", "18")]}],
-        "resolved_question": None,
-    })
+    html = render_turn(
+        {
+            "question": "How many signed?",
+            "answer": "47",
+            "confidence": 0.8,
+            "abstained": False,
+            "citations": [citation("a.txt", "So far, 47 officials signed.", "47")],
+            "passages": [],
+            "timings_ms": {},
+            "conflicting": True,
+            "alternatives": [
+                {"answer": "18", "citations": [citation("b.txt", "It was signed by 18 councilors.", "18")]}
+            ],
+            "resolved_question": None,
+        }
+    )
     assert "sources disagree" in html
     assert "<mark>47</mark>" in html and "<mark>18</mark>" in html
     assert 'href="/documents/b.txt?start=117&amp;end=119#hl"' in html
 
 
 def test_abstention_offers_the_closest_passages() -> None:
-    html = render_turn({
-        "question": "Why?", "answer": None, "confidence": 0.1, "abstained": True, "citations": [],
-        "passages": [{"doc_id": "a.txt", "start": 0, "end": 20, "text": "Closest <passage> text", "score": 0.3}],
-        "timings_ms": {}, "conflicting": False, "alternatives": [], "resolved_question": None,
-    })
+    html = render_turn(
+        {
+            "question": "Why?",
+            "answer": None,
+            "confidence": 0.1,
+            "abstained": True,
+            "citations": [],
+            "passages": [{"doc_id": "a.txt", "start": 0, "end": 20, "text": "Closest <passage> text", "score": 0.3}],
+            "timings_ms": {},
+            "conflicting": False,
+            "alternatives": [],
+            "resolved_question": None,
+        }
+    )
     assert "The documents don't say." in html
     assert "Closest passages" in html and "Closest &lt;passage&gt; text" in html
     assert "Doc A" in html and '<input type="hidden" form="ask-form" name="history_answer" value="">' in html
@@ -110,8 +142,16 @@ def test_index_shows_the_upload_form_when_a_key_is_configured(keyed_client: Test
     no_inline_code(html)
 
 
-@pytest.mark.parametrize("path", ["/static/htmx.min.js", "/static/app.js", "/static/app.css",
-                                  "/static/swagger/swagger-ui-bundle.js", "/static/docs.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/htmx.min.js",
+        "/static/app.js",
+        "/static/app.css",
+        "/static/swagger/swagger-ui-bundle.js",
+        "/static/docs.js",
+    ],
+)
 def test_static_files_are_served_locally(api_client: TestClient, path: str) -> None:
     assert api_client.get(path).status_code == 200
 
@@ -141,22 +181,29 @@ def test_ask_with_htmx_returns_just_the_turn(api_client: TestClient) -> None:
 
 
 def test_follow_up_from_the_page_history_is_understood(api_client: TestClient) -> None:
-    r = api_client.post("/", headers=HX, data={
-        "question": "Which network did he speak on?",
-        "history_question": ["Who is John Kirby?"],
-        "history_answer": ["National Security Council communications official"],
-    })
+    r = api_client.post(
+        "/",
+        headers=HX,
+        data={
+            "question": "Which network did he speak on?",
+            "history_question": ["Who is John Kirby?"],
+            "history_answer": ["National Security Council communications official"],
+        },
+    )
     assert r.status_code == 200
     understood = re.search(r'<p class="understood">(.*?)</p>', r.text)
     assert understood and "Kirby" in understood.group(1)
 
 
 def test_earlier_turns_are_kept_without_javascript(api_client: TestClient) -> None:
-    r = api_client.post("/", data={
-        "question": "Which network did he speak on?",
-        "history_question": ["Who is John Kirby?"],
-        "history_answer": ["National Security Council communications official"],
-    })
+    r = api_client.post(
+        "/",
+        data={
+            "question": "Which network did he speak on?",
+            "history_question": ["Who is John Kirby?"],
+            "history_answer": ["National Security Council communications official"],
+        },
+    )
     assert r.text.count('<article class="turn"') == 2
     assert r.text.count('name="history_question"') == 2
 
@@ -203,8 +250,9 @@ def test_document_page_without_a_usable_span_shows_the_text(api_client: TestClie
     assert "<mark" not in r.text and "John Kirby" in r.text
 
 
-@pytest.mark.parametrize("path", ["/documents/nope.txt", "/documents/..%2F..%2Fetc%2Fpasswd",
-                                  "/documents/%2E%2E%2F" + KIRBY_DOC])
+@pytest.mark.parametrize(
+    "path", ["/documents/nope.txt", "/documents/..%2F..%2Fetc%2Fpasswd", "/documents/%2E%2E%2F" + KIRBY_DOC]
+)
 def test_unknown_document_page_is_an_html_404(api_client: TestClient, path: str) -> None:
     r = api_client.get(path, headers={"Accept": "text/html"})
     assert r.status_code == 404
@@ -221,8 +269,12 @@ def test_bad_offsets_are_a_422_page_not_a_500(api_client: TestClient) -> None:
 
 def test_page_upload_with_htmx_updates_the_list(make_upload_client: Callable[..., TestClient]) -> None:
     client = make_upload_client()
-    r = client.post("/upload", headers=HX, data={"key": API_KEY},
-                    files={"files": ("otters.txt", b"Otters\n\nThe otter count in May was 12.")})
+    r = client.post(
+        "/upload",
+        headers=HX,
+        data={"key": API_KEY},
+        files={"files": ("otters.txt", b"Otters\n\nThe otter count in May was 12.")},
+    )
     assert r.status_code == 200, r.text
     assert "added otters.txt" in r.text
     assert 'id="doc-list" class="doc-list" hx-swap-oob="true"' in r.text and "otters.txt" in r.text

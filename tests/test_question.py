@@ -45,16 +45,24 @@ def test_stranded_preposition_is_noted() -> None:
 def test_pronoun_follow_up_takes_the_previous_subject() -> None:
     history = [{"question": "Who is John Kirby?", "answer": "a spokesman"}]
     assert Q.resolve("Which network did he speak on?", history) == "Which network did John Kirby speak on?"
-    assert Q.resolve("What did her mother believe?", [{"question": "Where does Anna Berg live?", "answer": "Gdansk"}]) \
+    assert (
+        Q.resolve("What did her mother believe?", [{"question": "Where does Anna Berg live?", "answer": "Gdansk"}])
         == "What did Anna Berg's mother believe?"
+    )
 
 
 def test_elliptical_follow_up_swaps_the_phrase_of_the_same_kind() -> None:
     history = [{"question": "Which town in the Kharkiv region did Russian soldiers leave?", "answer": "Izium"}]
-    assert Q.resolve("And in the Luhansk region?", history) == \
-        "Which town in the Luhansk region did Russian soldiers leave?"
-    assert Q.resolve("What about Moscow?", [{"question": "How many councilors from St. Petersburg signed?",
-                                              "answer": "18"}]) == "How many councilors from Moscow signed?"
+    assert (
+        Q.resolve("And in the Luhansk region?", history)
+        == "Which town in the Luhansk region did Russian soldiers leave?"
+    )
+    assert (
+        Q.resolve(
+            "What about Moscow?", [{"question": "How many councilors from St. Petersburg signed?", "answer": "18"}]
+        )
+        == "How many councilors from Moscow signed?"
+    )
 
 
 def test_follow_ups_chain_through_several_turns() -> None:

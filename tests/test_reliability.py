@@ -199,7 +199,11 @@ def test_an_ingest_killed_part_way_leaves_the_previous_index_answering(
     stderr = (tmp_path / "ingest.err").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.fault_wrapper", "ingest", str(docs), "--index", str(settings.index_dir)],
-        cwd=REPO, env={**os.environ, "QA_TEST_PAUSE_AT": point}, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        cwd=REPO,
+        env={**os.environ, "QA_TEST_PAUSE_AT": point},
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
     )
     try:
         wait_for_marker(proc, point.upper(), timeout=180)
@@ -264,9 +268,17 @@ def test_ask_and_serve_refuse_a_damaged_index_naming_the_file(web_index: Path, t
         "ask": ["ask", "Who is John Kirby?", "--index", str(index)],
         "serve": ["serve", "--port", str(port), "--index", str(index)],
     }
-    procs = {cmd: subprocess.Popen([sys.executable, "-m", "qa.cli", *argv], cwd=REPO, env=env, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for cmd, argv in commands.items()}
+    procs = {
+        cmd: subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", *argv],
+            cwd=REPO,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for cmd, argv in commands.items()
+    }
     try:
         for cmd, proc in procs.items():
             out, err = proc.communicate(timeout=180)
@@ -336,7 +348,8 @@ def test_upload_on_a_full_disk_is_507_and_nothing_changes(
     assert client.get("/api/documents").json() == docs_before
     after = client.post("/api/ask", json={"question": QUESTIONS[0]}).json()
     assert {k: v for k, v in after.items() if k != "timings_ms"} == {
-        k: v for k, v in answer_before.items() if k != "timings_ms"}
+        k: v for k, v in answer_before.items() if k != "timings_ms"
+    }
     # Space back: the same upload lands.
     r = client.post("/api/documents", files={"files": ("ferry.txt", FERRY.encode())}, headers=AUTH)
     assert r.status_code == 201 and r.json()["added"] == ["ferry.txt"]
@@ -398,7 +411,10 @@ def test_a_full_disk_at_any_point_is_one_clear_error_line(
 
 
 def test_a_read_only_index_folder_refuses_ingest_and_upload_but_keeps_answering(
-    tiny_disk: Path, web_pipeline: Pipeline, docs: Path, capsys: pytest.CaptureFixture[str],
+    tiny_disk: Path,
+    web_pipeline: Pipeline,
+    docs: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index = copy_index(web_pipeline.settings.index_dir, tiny_disk / "index")
@@ -471,19 +487,29 @@ INSTITUTES = {
 
 def institute_doc(name: str) -> bytes:
     title, town, year = INSTITUTES[name]
-    body = (f"The {title} is a research centre in the town of {town}. It was founded in {year} by a "
-            f"group of local teachers. Visitors come to {town} every spring.")
+    body = (
+        f"The {title} is a research centre in the town of {town}. It was founded in {year} by a "
+        f"group of local teachers. Visitors come to {town} every spring."
+    )
     if name.endswith(".html"):
         return f"<html><title>{title}</title><body><p>{body}</p></body></html>".encode()
     return f"{title}\n\n{body}\n".encode()
 
 
 def upload_institutes(url: str) -> None:
-    r = httpx.post(f"{url}/api/documents", headers=AUTH, timeout=120,
-                   files={"files": ("zorblax.txt", institute_doc("zorblax.txt"))})
+    r = httpx.post(
+        f"{url}/api/documents",
+        headers=AUTH,
+        timeout=120,
+        files={"files": ("zorblax.txt", institute_doc("zorblax.txt"))},
+    )
     assert r.status_code == 201, r.text
-    r = httpx.post(f"{url}/api/documents", headers=AUTH, timeout=120,
-                   files=[("files", (n, institute_doc(n))) for n in ("vantrel.md", "okkaro.html")])
+    r = httpx.post(
+        f"{url}/api/documents",
+        headers=AUTH,
+        timeout=120,
+        files=[("files", (n, institute_doc(n))) for n in ("vantrel.md", "okkaro.html")],
+    )
     assert r.status_code == 201, r.text
     assert r.json()["documents"] == 8
 
@@ -514,8 +540,9 @@ def test_every_upload_survives_a_restart(web_pipeline: Pipeline, tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_every_upload_survives_the_server_being_killed(request: pytest.FixtureRequest, web_index: Path,
-                                                       tmp_path: Path) -> None:
+def test_every_upload_survives_the_server_being_killed(
+    request: pytest.FixtureRequest, web_index: Path, tmp_path: Path
+) -> None:
     require_slow(request)
     index = copy_index(web_index, tmp_path / "index")
     log = tmp_path / "serve.log"
@@ -530,8 +557,11 @@ def test_every_upload_survives_the_server_being_killed(request: pytest.FixtureRe
 # ---------------------------------------------------------------- uploads racing questions
 
 
-ROLLING = [f"Rolling notes\n\nVersion {v}: the gate code of the Pelmora depot is {v}{v}{v}{v}. "
-           + "The depot stores grain. " * v for v in range(1, 4)]
+ROLLING = [
+    f"Rolling notes\n\nVersion {v}: the gate code of the Pelmora depot is {v}{v}{v}{v}. "
+    + "The depot stores grain. " * v
+    for v in range(1, 4)
+]
 
 
 def test_questions_keep_being_answered_while_documents_are_added(web_pipeline: Pipeline, tmp_path: Path) -> None:
@@ -549,6 +579,7 @@ def test_questions_keep_being_answered_while_documents_are_added(web_pipeline: P
     deadline = time.monotonic() + 300
 
     with uvicorn_in_thread(create_app(settings, pipe)) as url:
+
         def upload(files: list[tuple[str, bytes]]) -> None:
             with httpx.Client(base_url=url, timeout=120) as c:
                 r = c.post("/api/documents", headers=AUTH, files=[("files", f) for f in files])
@@ -566,8 +597,11 @@ def test_questions_keep_being_answered_while_documents_are_added(web_pipeline: P
                 upload([("rolling.txt", text.encode())])
 
         def asker(i: int) -> None:
-            questions = [*QUESTIONS, "What is the gate code of the Pelmora depot?",
-                         *(f"When was the {t} founded?" for t, _, _ in INSTITUTES.values())]
+            questions = [
+                *QUESTIONS,
+                "What is the gate code of the Pelmora depot?",
+                *(f"When was the {t} founded?" for t, _, _ in INSTITUTES.values()),
+            ]
             with httpx.Client(base_url=url, timeout=120) as c:
                 n = 0
                 while (not done.is_set() or n < 10) and n < 150 and time.monotonic() < deadline:
@@ -611,7 +645,7 @@ def test_questions_keep_being_answered_while_documents_are_added(web_pipeline: P
     # Documents only ever appeared: each client saw the set grow, never shrink or flicker.
     for seen in listings:
         for a, b in zip(seen, seen[1:]):
-            assert a <= b, (a ^ b)
+            assert a <= b, a ^ b
     # Every answer came from one consistent generation: each offset slices its document exactly,
     # whichever version of rolling.txt that generation held.
     assert len(responses) >= 40

@@ -16,8 +16,13 @@ from qa.text import query_terms
 from tests.fakes import FakeEmbedder
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-QUESTIONS = ["How much did Palyuga pay?", "Which network did John Kirby speak on?", "Torstrom Finland",
-             "court court fined rubles rubles", "zzzz qqqq"]
+QUESTIONS = [
+    "How much did Palyuga pay?",
+    "Which network did John Kirby speak on?",
+    "Torstrom Finland",
+    "court court fined rubles rubles",
+    "zzzz qqqq",
+]
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,13 @@ from tests.web_fixtures import REPO
 
 def serve_error(index: Path) -> str:
     """Run `qa serve` on `index`, check it fails with exactly one line on stderr, and return that line."""
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "serve", "--port", "1", "--index", str(index)],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", "1", "--index", str(index)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()

@@ -36,14 +36,36 @@ def gold_questions() -> list[str]:
     return [json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-SHIPS = ["Marlow", "Petrel", "Osprey", "Kestrel", "Gannet", "Fulmar", "Skua", "Tern", "Plover", "Curlew",
-         "Dunlin", "Shag", "Eider", "Merlin", "Dipper", "Wren", "Linnet", "Siskin", "Bunting", "Lapwing"]
+SHIPS = [
+    "Marlow",
+    "Petrel",
+    "Osprey",
+    "Kestrel",
+    "Gannet",
+    "Fulmar",
+    "Skua",
+    "Tern",
+    "Plover",
+    "Curlew",
+    "Dunlin",
+    "Shag",
+    "Eider",
+    "Merlin",
+    "Dipper",
+    "Wren",
+    "Linnet",
+    "Siskin",
+    "Bunting",
+    "Lapwing",
+]
 
 
 def upload_text(i: int) -> bytes:
     ship = SHIPS[i % len(SHIPS)]
-    return (f"Harbour bulletin {i}\n\nThe supply ship {ship} docked at pier {i + 3} on day {i} of the survey. "
-            f"Its captain, Ilse Varga, reported {i * 7} crates of seed.\n").encode()
+    return (
+        f"Harbour bulletin {i}\n\nThe supply ship {ship} docked at pier {i + 3} on day {i} of the survey. "
+        f"Its captain, Ilse Varga, reported {i * 7} crates of seed.\n"
+    ).encode()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -139,14 +161,24 @@ def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: 
     return {
         "server_tracebacks": len(tracebacks),
         "tokenizer_race_tracebacks": sum(any(m in t for m in TOKENIZER_RACE) for t in tracebacks),
-        "questions": len(latencies), "uploads": len(uploaded), "errors": len(errors), "error_samples": errors[:5],
-        "clients": CLIENTS, "seconds": round(elapsed, 1), "requests_per_second": round(len(latencies) / elapsed, 1),
-        "latency_p50_ms": round(1000 * percentile(latencies, 0.50)), "latency_p95_ms": round(1000 * percentile(
-            latencies, 0.95)), "latency_max_ms": round(1000 * max(latencies)),
-        "rss_start_mb": round(rss_start / 1024), "rss_after_warmup_mb": round(nonlocal_rss[0] / 1024),
+        "questions": len(latencies),
+        "uploads": len(uploaded),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "clients": CLIENTS,
+        "seconds": round(elapsed, 1),
+        "requests_per_second": round(len(latencies) / elapsed, 1),
+        "latency_p50_ms": round(1000 * percentile(latencies, 0.50)),
+        "latency_p95_ms": round(1000 * percentile(latencies, 0.95)),
+        "latency_max_ms": round(1000 * max(latencies)),
+        "rss_start_mb": round(rss_start / 1024),
+        "rss_after_warmup_mb": round(nonlocal_rss[0] / 1024),
         "rss_end_mb": round(rss_end / 1024),
-        "listening_on": sorted(bound), "hung_threads": hung, "missing_uploads": sorted(set(uploaded) - listed),
-        "upload_answer": answered.get("answer"), "upload_found_in": [p["doc_id"] for p in answered["passages"]][:3],
+        "listening_on": sorted(bound),
+        "hung_threads": hung,
+        "missing_uploads": sorted(set(uploaded) - listed),
+        "upload_answer": answered.get("answer"),
+        "upload_found_in": [p["doc_id"] for p in answered["passages"]][:3],
         "stopped_by_time_limit": len(latencies) < questions,
     }
 
@@ -166,14 +198,24 @@ def check(stats: dict[str, Any], form: str, questions: int, max_growth_mb: int) 
 
 
 def test_soak_short(web_index: Path, tmp_path: Path) -> None:
-    stats = soak(copy_index(web_index, tmp_path / "index"), tmp_path / "serve.log", questions=400, upload_every=100,
-                 time_limit=300)
+    stats = soak(
+        copy_index(web_index, tmp_path / "index"),
+        tmp_path / "serve.log",
+        questions=400,
+        upload_every=100,
+        time_limit=300,
+    )
     check(stats, "short", 400, max_growth_mb=300)
 
 
 @pytest.mark.slow
 def test_soak_long(request: pytest.FixtureRequest, web_index: Path, tmp_path: Path) -> None:
     require_slow(request)
-    stats = soak(copy_index(web_index, tmp_path / "index"), tmp_path / "serve.log", questions=3000,
-                 upload_every=200, time_limit=1500)
+    stats = soak(
+        copy_index(web_index, tmp_path / "index"),
+        tmp_path / "serve.log",
+        questions=3000,
+        upload_every=200,
+        time_limit=1500,
+    )
     check(stats, "long", 3000, max_growth_mb=300)

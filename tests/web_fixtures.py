@@ -68,8 +68,9 @@ def make_upload_client(web_pipeline: Pipeline, tmp_path: Path) -> Iterator[Calla
 
     def make(api_key: str | None = API_KEY, max_upload_bytes: int = 20 * 1024 * 1024) -> TestClient:
         index_dir = copy_index(web_pipeline.settings.index_dir, tmp_path / f"index-{len(clients)}")
-        settings = replace(web_pipeline.settings, index_dir=index_dir, api_key=api_key,
-                           max_upload_bytes=max_upload_bytes)
+        settings = replace(
+            web_pipeline.settings, index_dir=index_dir, api_key=api_key, max_upload_bytes=max_upload_bytes
+        )
         pipeline = Pipeline(settings, embedder=web_pipeline.embedder).load()
         client = TestClient(create_app(settings, pipeline))
         client.__enter__()

@@ -41,7 +41,8 @@ class AskRequest(BaseModel):
     question: Text = Field(description=f"1 to {MAX_QUESTION_CHARS:,} characters.", examples=["Who is John Kirby?"])
     k: int | None = Field(default=None, ge=1, le=20, description="Passages to retrieve (default 5).")
     history: list[Turn] = Field(
-        default_factory=list, max_length=50,
+        default_factory=list,
+        max_length=50,
         description="Earlier turns, oldest first, so follow-ups such as 'Which network did he speak on?' resolve.",
     )
 
@@ -145,44 +146,71 @@ def get_document(doc_id: DocIdDep, pipeline: PipelineDep) -> DocumentText:
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object",
-            "required": ["files"],
-            "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                                     "description": "One or more .txt, .md, .html or .pdf files."}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One or more .txt, .md, .html or .pdf files.",
+                        }
+                    },
+                }
+            }
+        },
     }
 }
 
 
-@router.post("/documents", status_code=201, dependencies=[Depends(require_api_key)], openapi_extra=_UPLOAD_BODY,
-             responses=_errors(400, 401, 403, 413, 415, 422, 507))
-async def upload_documents(request: Request, pipeline: PipelineDep, settings: SettingsDep,
-                           lock: IngestLockDep) -> IndexChange:
+@router.post(
+    "/documents",
+    status_code=201,
+    dependencies=[Depends(require_api_key)],
+    openapi_extra=_UPLOAD_BODY,
+    responses=_errors(400, 401, 403, 413, 415, 422, 507),
+)
+async def upload_documents(
+    request: Request, pipeline: PipelineDep, settings: SettingsDep, lock: IngestLockDep
+) -> IndexChange:
     """Add or replace documents in the live index; answers use them at once. Needs the API key."""
     # The form is parsed here, after the key check, rather than by a File() parameter, which
     # FastAPI would read (up to the size limit) before checking anything.
     async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=MAX_FORM_BYTES) as form:
         uploads = await collect_uploads(form, settings.max_upload_bytes)
     report = await run_in_threadpool(ingest_uploads, pipeline, lock, uploads)
-    return IndexChange(added=report.added, updated=report.updated, removed=report.removed,
-                       unchanged=report.unchanged, documents=report.total_documents,
-                       passages=report.total_passages)
+    return IndexChange(
+        added=report.added,
+        updated=report.updated,
+        removed=report.removed,
+        unchanged=report.unchanged,
+        documents=report.total_documents,
+        passages=report.total_passages,
+    )
 
 
-@router.delete("/documents/{doc_id:path}", dependencies=[Depends(require_api_key)],
-               responses=_errors(401, 403, 404, 507))
+@router.delete(
+    "/documents/{doc_id:path}", dependencies=[Depends(require_api_key)], responses=_errors(401, 403, 404, 507)
+)
 def remove_document(doc_id: DocIdDep, pipeline: PipelineDep, lock: IngestLockDep) -> IndexChange:
     """Remove a document from the live index. Needs the API key."""
     report = delete_document(pipeline, lock, doc_id)
-    return IndexChange(added=report.added, updated=report.updated, removed=report.removed,
-                       unchanged=report.unchanged, documents=report.total_documents,
-                       passages=report.total_passages)
+    return IndexChange(
+        added=report.added,
+        updated=report.updated,
+        removed=report.removed,
+        unchanged=report.unchanged,
+        documents=report.total_documents,
+        passages=report.total_passages,
+    )
 
 
 @health_router.get("/healthz")
 def healthz(pipeline: PipelineDep) -> Health:
     """Liveness and what is loaded."""
     docs = pipeline.documents()
-    return Health(status="ok", documents=len(docs), passages=sum(d["passages"] for d in docs),
-                  model=pipeline.embedder.name)
+    return Health(
+        status="ok", documents=len(docs), passages=sum(d["passages"] for d in docs), model=pipeline.embedder.name
+    )

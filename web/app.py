@@ -61,8 +61,13 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    app.add_middleware(BodyLimitMiddleware, upload_paths=UPLOAD_PATHS, upload_limit=settings.max_upload_bytes,
-                       upload_overhead=MULTIPART_OVERHEAD_BYTES, default_limit=MAX_FORM_BYTES)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        upload_paths=UPLOAD_PATHS,
+        upload_limit=settings.max_upload_bytes,
+        upload_overhead=MULTIPART_OVERHEAD_BYTES,
+        default_limit=MAX_FORM_BYTES,
+    )
     app.add_middleware(SecurityHeadersMiddleware)  # outermost, so error responses carry the headers too
 
     @app.exception_handler(DocQAError)
@@ -94,12 +99,14 @@ def wants_html(request: Request) -> bool:
     return pages.is_htmx(request) or "text/html" in request.headers.get("accept", "")
 
 
-def error_response(request: Request, status_code: int, detail: str,
-                   headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status_code: int, detail: str, headers: Mapping[str, str] | None = None
+) -> Response:
     if wants_html(request):
         name = "partials/error.html" if pages.is_htmx(request) else "error.html"
-        return templates.TemplateResponse(request, name, {"status_code": status_code, "detail": detail},
-                                          status_code=status_code, headers=headers)
+        return templates.TemplateResponse(
+            request, name, {"status_code": status_code, "detail": detail}, status_code=status_code, headers=headers
+        )
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
@@ -109,8 +116,9 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     for err in errors:
         if err.get("type") == "json_invalid":
             reason = (err.get("ctx") or {}).get("error", "")
-            parts.append(f"The request body is not valid JSON ({reason})." if reason
-                         else "The request body is not valid JSON.")
+            parts.append(
+                f"The request body is not valid JSON ({reason})." if reason else "The request body is not valid JSON."
+            )
             continue
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "header")]
         where = ".".join(loc) if loc else "body"

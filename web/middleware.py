@@ -53,8 +53,10 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int, upload: bool) -> None:
         if upload:
-            detail = (f"The upload is larger than the limit of {_megabytes(limit)}; "
-                      "send fewer or smaller files, or raise QA_MAX_UPLOAD_BYTES on the server.")
+            detail = (
+                f"The upload is larger than the limit of {_megabytes(limit)}; "
+                "send fewer or smaller files, or raise QA_MAX_UPLOAD_BYTES on the server."
+            )
         else:
             detail = f"The request body is larger than the limit of {_megabytes(limit)}."
         super().__init__(status_code=413, detail=detail)
@@ -71,8 +73,9 @@ class BodyLimitMiddleware:
         default_limit: the limit for every other request body (JSON questions, form posts).
     """
 
-    def __init__(self, app: ASGIApp, upload_paths: Collection[str], upload_limit: int, upload_overhead: int,
-                 default_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, upload_paths: Collection[str], upload_limit: int, upload_overhead: int, default_limit: int
+    ) -> None:
         self.app = app
         self.upload_paths = frozenset(upload_paths)
         self.upload_limit = upload_limit

@@ -41,17 +41,26 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _page(request: Request, pipeline: Pipeline, settings: Settings, turns: list[ChatTurn] | None = None,
-          notice: str | None = None) -> HTMLResponse:
+def _page(
+    request: Request,
+    pipeline: Pipeline,
+    settings: Settings,
+    turns: list[ChatTurn] | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
     """The whole chat page: for GET /, and for form posts made without JavaScript."""
-    return templates.TemplateResponse(request, "index.html", {
-        "turns": turns or [],
-        "documents": pipeline.documents(),
-        "uploads_enabled": bool(settings.api_key),
-        "max_upload_bytes": settings.max_upload_bytes,
-        "accept": ACCEPT,
-        "notice": notice,
-    })
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "turns": turns or [],
+            "documents": pipeline.documents(),
+            "uploads_enabled": bool(settings.api_key),
+            "max_upload_bytes": settings.max_upload_bytes,
+            "accept": ACCEPT,
+            "notice": notice,
+        },
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -108,8 +117,9 @@ async def upload(request: Request, pipeline: PipelineDep, settings: SettingsDep,
     report = await run_in_threadpool(ingest_uploads, pipeline, lock, uploads)
     notice = _describe(report)
     if is_htmx(request):
-        return templates.TemplateResponse(request, "partials/upload_result.html", {
-            "notice": notice, "documents": pipeline.documents()})
+        return templates.TemplateResponse(
+            request, "partials/upload_result.html", {"notice": notice, "documents": pipeline.documents()}
+        )
     return _page(request, pipeline, settings, notice=notice)
 
 

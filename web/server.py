@@ -34,8 +34,11 @@ def serve(args: argparse.Namespace) -> int:
     pipeline.warm_up()  # sentence and word vectors of a small collection, in the background
     docs = pipeline.documents()
     uploads = "on" if settings.api_key else "off (set QA_API_KEY to enable)"
-    print(f"docqa: loaded {len(docs)} documents from {settings.index_dir}/; uploads {uploads}; "
-          f"starting the chat on http://{_host_for_url(args.host)}:{args.port}/ (API docs at /docs)", file=sys.stderr)
+    print(
+        f"docqa: loaded {len(docs)} documents from {settings.index_dir}/; uploads {uploads}; "
+        f"starting the chat on http://{_host_for_url(args.host)}:{args.port}/ (API docs at /docs)",
+        file=sys.stderr,
+    )
     uvicorn.run(create_app(settings, pipeline), host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -26,10 +26,17 @@ def upload_name(raw: str | None) -> str:
     name = (raw or "").strip()
     if not name:
         raise IngestError("An uploaded file has no name; give each file a name such as notes.txt.")
-    if ("/" in name or "\\" in name or name.startswith(".") or len(name) > 255
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in name)):
-        raise IngestError(f"The file name {name!r} is not allowed; use a plain name such as notes.txt "
-                          "(no folders, not starting with '.').")
+    if (
+        "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or len(name) > 255
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
+    ):
+        raise IngestError(
+            f"The file name {name!r} is not allowed; use a plain name such as notes.txt "
+            "(no folders, not starting with '.')."
+        )
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFileError(
@@ -49,8 +56,10 @@ async def collect_uploads(form: FormData, max_bytes: int) -> list[tuple[str, byt
     files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
     files = [f for f in files if f.filename or f.size]  # a browser sends one empty part for "no file chosen"
     if not files:
-        raise HTTPException(status_code=422, detail="No file was sent: attach one or more files in the "
-                                                     "multipart/form-data field 'files'.")
+        raise HTTPException(
+            status_code=422,
+            detail="No file was sent: attach one or more files in the multipart/form-data field 'files'.",
+        )
     uploads: list[tuple[str, bytes]] = []
     seen: set[str] = set()
     for f in files:
@@ -60,8 +69,10 @@ async def collect_uploads(form: FormData, max_bytes: int) -> list[tuple[str, byt
         seen.add(name)
         data = await f.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise FileTooLargeError(f"{name} is larger than the upload limit of {max_bytes:,} bytes; "
-                                    "raise QA_MAX_UPLOAD_BYTES on the server to accept it.")
+            raise FileTooLargeError(
+                f"{name} is larger than the upload limit of {max_bytes:,} bytes; "
+                "raise QA_MAX_UPLOAD_BYTES on the server to accept it."
+            )
         uploads.append((name, data))
     return uploads
 
