@@ -10,7 +10,7 @@ PORT   ?= 8000
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: install install-dev index run test test-fast eval bench clean browser
+.PHONY: install install-dev index run lint test test-fast eval bench clean browser
 
 # torch is installed first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -45,7 +45,13 @@ run: install
 	$(QA) ingest corpus/ --index $(INDEX)
 	$(QA) serve --host $(HOST) --port $(PORT) --index $(INDEX)
 
-test: install-dev browser
+# The gate: lint, format and types; `make test` runs it before the suite.
+lint: install-dev
+	$(VENV)/bin/ruff check qa web tests eval
+	$(VENV)/bin/ruff format --check qa web tests eval
+	$(VENV)/bin/mypy
+
+test: lint browser
 	$(PY) -m pytest -q
 
 test-fast: install-dev

@@ -1221,7 +1221,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def render(r: dict[str, Any]) -> str:
+def render(r: dict[str, Any]) -> str:  # noqa: C901 - one flat section per benchmark part
     """The markdown report (also printed)."""
     L: list[str] = []
     m = r["machine"]
@@ -1270,7 +1270,8 @@ def render(r: dict[str, Any]) -> str:
             row(
                 f"… query encoder {lt['query_backend']} vs torch, same run (p50 embed / total)",
                 f"{s['retrieve_embed']['p50']} / {s['total']['p50']} ms",
-                f"torch {ts['retrieve_embed']['p50']} / {ts['total']['p50']} ms (**{lt['torch_over_onnx_embed_p50']}×** "
+                f"torch {ts['retrieve_embed']['p50']} / {ts['total']['p50']} ms "
+                f"(**{lt['torch_over_onnx_embed_p50']}×** "
                 f"embed); answers differing: {lt['answers_differing_from_torch']} of {lt['questions']}",
             )
     if "ingest" in r:
@@ -1327,7 +1328,8 @@ def render(r: dict[str, Any]) -> str:
         row(
             f"{name}: repeated question p50 / p95",
             f"{st['total']['p50']} / {st['total']['p95']} ms (embed "
-            f"{st['retrieve_embed']['p50']}, dense {st['retrieve_dense']['p50']}, lexical {st['retrieve_lexical']['p50']}, "
+            f"{st['retrieve_embed']['p50']}, dense {st['retrieve_dense']['p50']}, "
+            f"lexical {st['retrieve_lexical']['p50']}, "
             f"fusion {st['retrieve_fusion']['p50']}, answer {st['answer']['p50']})",
             "answerer's sentence vectors cached",
         )
@@ -1362,7 +1364,8 @@ def render(r: dict[str, Any]) -> str:
             f"Lexical vs rank_bm25 ({p['passages']} passages)",
             f"bm25s {p['query_ms']['ours']['p50']} ms p50, build {p['build_s']['ours_bm25s']} s",
             f"rank_bm25 {p['query_ms']['rank_bm25']['p50']} ms "
-            f"(**{p['rank_bm25_over_ours_p50']}×**), build {p['build_s']['rank_bm25']} s; top-10 overlap {p['top10_overlap']}",
+            f"(**{p['rank_bm25_over_ours_p50']}×**), build {p['build_s']['rank_bm25']} s; "
+            f"top-10 overlap {p['top10_overlap']}",
         )
     if "haystack" in r.get("peers", {}):
         h = r["peers"]["haystack"]
@@ -1379,7 +1382,8 @@ def render(r: dict[str, Any]) -> str:
             f"lexical {t['ours_lexical']['latency_ms']['p50']} ms",
             f"embedding {t['haystack_embedding']['latency_ms']['p50']} ms "
             f"(**{h['ratios_p50']['haystack_embedding_over_ours_dense']}×** ours dense), BM25 "
-            f"{t['haystack_bm25']['latency_ms']['p50']} ms (**{h['ratios_p50']['haystack_bm25_over_ours_lexical']}×** ours lexical)",
+            f"{t['haystack_bm25']['latency_ms']['p50']} ms "
+            f"(**{h['ratios_p50']['haystack_bm25_over_ours_lexical']}×** ours lexical)",
         )
         if "at_scale" in h:
             a = h["at_scale"]
@@ -1389,7 +1393,8 @@ def render(r: dict[str, Any]) -> str:
                 f"dense {at['ours_dense']['latency_ms']['p50']}, lexical {at['ours_lexical']['latency_ms']['p50']}, "
                 f"hybrid {at['ours_hybrid']['latency_ms']['p50']} ms",
                 f"embedding {at['haystack_embedding']['latency_ms']['p50']} ms "
-                f"(**{a['ratios_p50']['haystack_embedding_over_ours_dense']}×**), BM25 {at['haystack_bm25']['latency_ms']['p50']} ms "
+                f"(**{a['ratios_p50']['haystack_embedding_over_ours_dense']}×**), "
+                f"BM25 {at['haystack_bm25']['latency_ms']['p50']} ms "
                 f"(**{a['ratios_p50']['haystack_bm25_over_ours_lexical']}×**)",
             )
     L.append("")

@@ -49,9 +49,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     raw = text[i:dot]
     if len(raw) == 1 and raw.isupper():
         return True
-    if "." in raw and all(len(p) <= 2 for p in raw.split(".") if p):
-        return True
-    return False
+    return "." in raw and all(len(p) <= 2 for p in raw.split(".") if p)
 
 
 def split_sentences(text: str) -> list[Sentence]:

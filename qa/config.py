@@ -50,7 +50,7 @@ class Settings:
     embed_batch_size: int = 64
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Settings from QA_* environment variables; keyword overrides (CLI flags) win."""
         base = cls(
             index_dir=Path(os.environ.get("QA_INDEX_DIR", "index")),

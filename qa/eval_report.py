@@ -180,7 +180,8 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
         "## Abstention trade-off (system)",
         (
             "The system's recorded confidence re-thresholded: an answer with confidence < t becomes an abstention "
-            f"(one run at threshold 0; `qa ask` gives the same answers at every t). The current threshold ({t}) is in bold."
+            "(one run at threshold 0; `qa ask` gives the same answers at every t). "
+            f"The current threshold ({t}) is in bold."
         ),
         _md_table(
             ["threshold", "F1 (answerable)", "EM (answerable)", "no-answer accuracy", "false-abstain rate"],

@@ -90,7 +90,7 @@ def _progress(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="passage", file=sys.stderr)
 
 
-def update_index(
+def update_index(  # noqa: C901 - the ingest transaction's steps in order; storage rewrite splits it
     settings: Settings,
     embedder: Embedder,
     roots: Sequence[Path] = (),

@@ -52,7 +52,7 @@ class Pipeline:
 
     # ---------------------------------------------------------------- index lifecycle
 
-    def load(self) -> "Pipeline":
+    def load(self) -> Pipeline:
         data = store.load(self.settings.index_dir, self.embedder.name, self.embedder.dim)
         live = self._make_live(data)
         with self._swap:

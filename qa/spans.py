@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from qa import question as Q
+from qa.text import STOPWORDS
 
 NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+|\d+)(?:\.\d+)?"
 NUM_WORDS = (
@@ -61,7 +62,10 @@ DURATION_RE = re.compile(
     + r"|a|an|several|a few)\s+(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b",
     re.I,
 )
-MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 DATE_RE = re.compile(
     r"\b(?:(?:" + WEEKDAYS + r"),?\s+)?(?:(?:" + MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?"
@@ -151,7 +155,7 @@ def _clause_after(text: str, start: int, limit: int) -> int:
     return m.start() if m else limit
 
 
-def candidates(
+def candidates(  # noqa: C901 - one extractor per answer type; the answerer rewrite splits it
     text: str,
     s0: int,
     s1: int,
@@ -294,7 +298,7 @@ def _around_target(text: str, s0: int, s1: int, atype: str, target: str) -> list
             if poss:
                 cs += poss[-1].end()
             lead = re.match(r"(?:[A-Z][a-z]*\s+)", text[cs:ts])
-            while lead and lead.group(0).strip().lower() in Q.STOPWORDS | Q.PREPOSITIONS:
+            while lead and lead.group(0).strip().lower() in STOPWORDS | Q.PREPOSITIONS:
                 cs += lead.end()
                 lead = re.match(r"(?:[A-Z][a-z]*\s+)", text[cs:ts])
             if cs < ts:
@@ -383,8 +387,9 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
                     out.append(Candidate(a, b, "CAPS", cap_fit))
     if atype in (Q.THING, Q.ENTITY, Q.DESCRIPTION) or target:
         pos = 0
-        for m in list(_PHRASE_SPLIT.finditer(sent)) + [None]:
-            end = m.start() if m else len(sent)
+        splits: list[re.Match[str] | None] = [*_PHRASE_SPLIT.finditer(sent), None]
+        for split in splits:
+            end = split.start() if split else len(sent)
             s, e = _trim(text, s0 + pos, s0 + end)
             n_words = len(text[s:e].split())
             if 1 <= n_words <= 8:
@@ -393,5 +398,5 @@ def _phrases(text: str, s0: int, s1: int, atype: str, target: str) -> list[Candi
                 )
                 fit = 0.8 if has_target else (0.35 if atype in (Q.THING, Q.DESCRIPTION) else 0.25)
                 out.append(Candidate(s, e, "PHRASE", fit))
-            pos = m.end() if m else len(sent)
+            pos = split.end() if split else len(sent)
     return out

@@ -441,7 +441,8 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         raise IndexCorruptError(f"{mpath} was edited or damaged (checksum mismatch). {_RERUN}")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorruptError(
-            f"{mpath}: index format {manifest.get('format_version')} but this docqa reads format {FORMAT_VERSION}. {_RERUN}"
+            f"{mpath}: index format {manifest.get('format_version')} "
+            f"but this docqa reads format {FORMAT_VERSION}. {_RERUN}"
         )
     if manifest.get("model") != expect_model or manifest.get("dim") != expect_dim:
         raise IndexCorruptError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
@@ -57,10 +58,10 @@ def words(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in WORD_RE.finditer(text)]
 
 
-_STEMMER = None
+_STEMMER: Any = None  # a Stemmer.Stemmer; PyStemmer ships no type information
 
 
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     global _STEMMER
     if _STEMMER is None:
         try:

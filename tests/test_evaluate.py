@@ -220,7 +220,7 @@ def _three() -> list[GoldItem]:
 
 
 def _check_fractions(m: dict[str, object]) -> None:
-    assert METRICS <= set(m)
+    assert set(m) >= METRICS
     for key in FRACTIONS:
         v = m[key]
         assert v is None or (isinstance(v, float) and 0.0 <= v <= 1.0), (key, v)

@@ -13,7 +13,7 @@ from tests.pdfgen import make_pdf
 
 
 def test_txt_keeps_the_original_text_and_titles_from_the_first_line() -> None:
-    doc = parse_document("notes/a.txt", "\n\n  Harbour report  \nThe ferry runs daily.\n".encode())
+    doc = parse_document("notes/a.txt", b"\n\n  Harbour report  \nThe ferry runs daily.\n")
     assert doc.text == "\n\n  Harbour report  \nThe ferry runs daily.\n"
     assert doc.title == "Harbour report"
     assert doc.doc_id == "notes/a.txt"

@@ -564,7 +564,9 @@ ROLLING = [
 ]
 
 
-def test_questions_keep_being_answered_while_documents_are_added(web_pipeline: Pipeline, tmp_path: Path) -> None:
+def test_questions_keep_being_answered_while_documents_are_added(  # noqa: C901 - one scenario, step by step
+    web_pipeline: Pipeline, tmp_path: Path
+) -> None:
     from web.app import create_app
 
     index = copy_index(web_pipeline.settings.index_dir, tmp_path / "index")

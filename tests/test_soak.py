@@ -73,7 +73,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: float) -> dict[str, Any]:
+def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: float) -> dict[str, Any]:  # noqa: C901
     pool = gold_questions()
     latencies: list[float] = []
     errors: list[str] = []
