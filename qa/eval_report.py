@@ -21,6 +21,7 @@ ROWS = (
     ("no_answer_accuracy", "No-answer accuracy"),
     ("false_abstain_rate", "False-abstain rate"),
     ("citation_accuracy", "Citation accuracy"),
+    ("sentence_accuracy", "Sentence accuracy"),
     ("latency_ms_p50", "Latency p50 (ms)"),
     ("latency_ms_p95", "Latency p95 (ms)"),
 )
@@ -31,6 +32,8 @@ NOTES = """\
   of answerable questions where it abstained.
 - Citation accuracy: over answered answerable questions only, the share whose first citation's text equals
   document_text[start:end] and whose document is a gold source.
+- Sentence accuracy: over answered answerable questions only, the share whose first citation's sentence
+  contains a gold answer (normalised as for exact match); for the baselines the answer is that sentence.
 - Latency: wall time of one `ask` per question, model loaded and warmed up; for the baselines, retrieval
   plus sentence choice. "—" means the metric has no denominator in that group.
 - Baselines: bm25 = lexical retrieval only, dense = dense retrieval only; each answers with the top passage's
@@ -84,6 +87,8 @@ def _kind_rows(summary: dict[str, Any]) -> list[list[str]]:
                 *(_fmt("r", b[n]["recall_at_5"]) for n in BASELINES),
                 _fmt("na", m["no_answer_accuracy"]),
                 _fmt("fa", m["false_abstain_rate"]),
+                _fmt("sa", m["sentence_accuracy"]),
+                *(_fmt("sa", b[n]["sentence_accuracy"]) for n in BASELINES),
             ]
         )
     return rows
@@ -100,6 +105,8 @@ _KIND_HEADER = [
     *(f"R@5 {n}" for n in BASELINES),
     "no-answer acc",
     "false abstain",
+    "sent acc system",
+    *(f"sent acc {n}" for n in BASELINES),
 ]
 
 
@@ -113,7 +120,7 @@ def table(summary: dict[str, Any], meta: dict[str, Any]) -> str:
     kinds = _text_table(_KIND_HEADER, _kind_rows(summary))
     return (
         f"{head}\n\n{overall}\n\nBy kind\n{kinds}\n\n"
-        "Retrieval/EM/F1 on answerable questions; citation accuracy on answered answerable ones."
+        "Retrieval/EM/F1 on answerable questions; citation and sentence accuracy on answered answerable ones."
     )
 
 

@@ -48,6 +48,7 @@ METRIC_KEYS = (
     "no_answer_accuracy",
     "false_abstain_rate",
     "citation_accuracy",
+    "sentence_accuracy",
     "latency_ms_p50",
     "latency_ms_p95",
 )
@@ -79,6 +80,7 @@ class Run:
     citation_exact: bool  # citation text == document text[start:end]
     ranked_docs: tuple[str, ...]  # documents of the top RANK_DEPTH passages, duplicates kept
     latency_ms: float
+    sentence: str | None = None  # the first citation's sentence; a baseline's answer is its sentence
 
     def answer_at(self, threshold: float) -> str | None:
         """The answer `qa ask` gives at `threshold`: None (abstain) iff no candidate or confidence < threshold."""
@@ -102,6 +104,7 @@ class Score:
     first_rank: int | None
     citation_ok: bool
     correct: bool
+    sentence_ok: bool = False  # answered, and the cited sentence contains a gold answer
 
 
 # ---------------------------------------------------------------------------------------------- gold
@@ -226,11 +229,13 @@ def _system_run(pipe: Pipeline, question: str, k: int) -> Run:
     # Rank again with the retriever `ask` used, ten deep (a prefix-stable ranking: its top k are the
     # passages `ask` returned); the query vector is cached by now and this is not timed.
     hits = pipe.live.retriever.search(ans.resolved_question or question, k=max(RANK_DEPTH, k)).hits
-    cite, exact = None, False
+    cite, exact, sentence = None, False, None
     if ans.answer is not None and ans.citations:
         c = ans.citations[0]
         cite, exact = _citation(pipe, c.doc_id, c.start, c.end, c.text)
-    return Run(ans.answer, float(ans.confidence), cite, exact, tuple(h.passage.doc_id for h in hits), latency)
+        sentence = c.sentence
+    ranked = tuple(h.passage.doc_id for h in hits)
+    return Run(ans.answer, float(ans.confidence), cite, exact, ranked, latency, sentence)
 
 
 def _baseline_run(pipe: Pipeline, retriever: Retriever, question: str, k: int) -> Run:
@@ -243,7 +248,7 @@ def _baseline_run(pipe: Pipeline, retriever: Retriever, question: str, k: int) -
         answer = pipe.live.data.text_of(top.doc_id)[start:end]
         cite, exact = _citation(pipe, top.doc_id, start, end, answer)
     latency = (time.perf_counter() - t0) * 1000
-    return Run(answer, None, cite, exact, tuple(h.passage.doc_id for h in hits), latency)
+    return Run(answer, None, cite, exact, tuple(h.passage.doc_id for h in hits), latency, answer)
 
 
 def run(pipe: Pipeline, gold: Sequence[GoldItem], k: int) -> list[Record]:
@@ -286,7 +291,8 @@ def score(record: Record, name: str, threshold: float) -> Score:
     f1 = M.f1_score(answer, g.answers) if g.answerable else 0.0
     rank = M.first_relevant_rank(r.ranked_docs, g.sources) if g.answerable else None
     cite_ok = not abstained and r.citation is not None and r.citation_exact and r.citation["doc_id"] in g.sources
-    return Score(answer, abstained, em, f1, rank, cite_ok, M.is_correct(g.answerable, abstained, f1))
+    sentence_ok = not abstained and g.answerable and M.sentence_contains_answer(r.sentence, g.answers)
+    return Score(answer, abstained, em, f1, rank, cite_ok, M.is_correct(g.answerable, abstained, f1), sentence_ok)
 
 
 def _round(x: float | None, digits: int = 4) -> float | None:
@@ -312,6 +318,7 @@ def metrics_for(records: Sequence[Record], name: str, threshold: float) -> dict[
         "no_answer_accuracy": _round(M.mean_or_none([float(s.abstained) for s in una])),
         "false_abstain_rate": _round(M.mean_or_none([float(s.abstained) for s in ans])),
         "citation_accuracy": _round(M.mean_or_none([float(s.citation_ok) for s in answered])),
+        "sentence_accuracy": _round(M.mean_or_none([float(s.sentence_ok) for s in answered])),
         "latency_ms_p50": _round(M.percentile(lat, 50), 1) if lat else None,
         "latency_ms_p95": _round(M.percentile(lat, 95), 1) if lat else None,
     }
@@ -418,6 +425,8 @@ def result_rows(records: Sequence[Record], threshold: float) -> list[dict[str, A
                 "confidence": r.confidence,
                 "citation": r.citation,
                 "citation_ok": s.citation_ok,
+                "sentence": r.sentence,
+                "sentence_ok": s.sentence_ok,
                 "exact_match": s.em,
                 "f1": round(s.f1, 4),
                 "correct": s.correct,

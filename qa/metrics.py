@@ -46,6 +46,18 @@ def f1_score(prediction: str | None, golds: Sequence[str]) -> float:
     return max(_f1(prediction, g) for g in golds)
 
 
+def sentence_contains_answer(sentence: str | None, golds: Sequence[str]) -> bool:
+    """True when a gold answer's normalised text is a substring of the normalised sentence.
+
+    This credits a citation that points at the right sentence even when the span inside it is off. A gold
+    answer that normalises to nothing (say "The") never matches: the empty string is in every sentence.
+    """
+    if sentence is None:
+        return False
+    s = normalize_answer(sentence)
+    return any(g and g in s for g in (normalize_answer(x) for x in golds))
+
+
 def first_relevant_rank(ranked_docs: Sequence[str], relevant: Sequence[str]) -> int | None:
     """1-based rank of the first relevant document in a ranking (duplicates kept), or None."""
     rel = set(relevant)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from qa import eval_report
 from qa.cli import main as cli_main
 from qa.config import Settings
 from qa.embed import MiniLMEmbedder
@@ -25,6 +26,7 @@ from qa.evaluate import (
     load_gold,
     main,
     recheck_threshold,
+    result_rows,
     run,
     summarize,
     threshold_curve,
@@ -46,6 +48,7 @@ CONTRACT = {
     "no_answer_accuracy",
     "false_abstain_rate",
     "citation_accuracy",
+    "sentence_accuracy",
     "latency_ms_p50",
     "latency_ms_p95",
     "by_kind",
@@ -128,9 +131,10 @@ def _run(
     cite_doc: str = "a.txt",
     exact: bool = True,
     ms: float = 10.0,
+    sentence: str | None = None,
 ) -> Run:
     cite = None if answer is None else {"doc_id": cite_doc, "start": 0, "end": len(answer), "text": answer}
-    return Run(answer, confidence, cite, exact, docs, ms)
+    return Run(answer, confidence, cite, exact, docs, ms, sentence)
 
 
 def _records() -> list[Record]:
@@ -173,6 +177,83 @@ def test_summarize_hand_worked() -> None:
     # Lower the threshold and q2 is answered, wrongly, from a non-gold document.
     low = summarize(_records(), threshold=0.25)
     assert low["f1"] == pytest.approx((1 + 2 / 3) / 2, abs=1e-4) and low["citation_accuracy"] == 0.5
+
+
+def _sentence_records() -> list[Record]:
+    """Five questions whose sentence accuracy differs from F1, with an abstention and an unanswerable."""
+
+    def rec(gold: GoldItem, system: Run, bm25: str | None, dense: str | None) -> Record:
+        base = {n: _run(a, None, sentence=a) for n, a in (("bm25", bm25), ("dense", dense))}
+        return Record(gold, {SYSTEM: system, **base})
+
+    return [
+        # Wrong span (F1 0) inside the right sentence: counts.
+        rec(
+            GoldItem("a", "Where?", ("The Kremlin",), ("a.txt",), True, "x", 1),
+            _run("Moscow", 0.9, sentence="The protest reached the Kremlin, in Moscow."),
+            "Kremlin walls.",
+            None,  # dense retrieved nothing: an abstention, left out of its denominator
+        ),
+        # Matches only after normalising both sides.
+        rec(
+            GoldItem("b", "How much?", ("47,000 rubles",), ("a.txt",), True, "x", 2),
+            _run("a fine", 0.8, sentence="He was fined 47000 Rubles."),
+            "Nothing here.",
+            "He paid 47,000 rubles.",
+        ),
+        rec(
+            GoldItem("c", "Who?", ("Bob",), ("a.txt",), True, "y", 3),
+            _run("Ann", 0.9, sentence="Ann was there."),
+            "Bob.",
+            "Ann.",
+        ),
+        # Abstains at 0.35 although its sentence holds the answer: not counted for the system.
+        rec(
+            GoldItem("d", "Who spoke?", ("Dana",), ("a.txt",), True, "y", 4),
+            _run("Dana", 0.1, sentence="Dana spoke."),
+            "Dana spoke.",
+            "Dana spoke.",
+        ),
+        # Unanswerable, answered: never counted.
+        rec(
+            GoldItem("e", "Whose cat?", (), (), False, "unanswerable", 5),
+            _run("Tom", 0.9, sentence="Tom has a cat."),
+            "Tom has a cat.",
+            "Tom has a cat.",
+        ),
+    ]
+
+
+def test_sentence_accuracy_hand_worked() -> None:
+    records = _sentence_records()
+    s = summarize(records, threshold=0.35)
+    assert s["sentence_accuracy"] == pytest.approx(2 / 3, abs=1e-4)  # a, b of a, b, c (d abstained, e unanswerable)
+    assert s["f1"] == 0.0  # …while no span is right
+    assert s["by_kind"]["x"]["sentence_accuracy"] == 1.0
+    assert s["by_kind"]["y"]["sentence_accuracy"] == 0.0  # c wrong, d abstained
+    assert s["by_kind"]["unanswerable"]["sentence_accuracy"] is None  # no answerable questions
+    bm25, dense = s["baselines"]["bm25"], s["baselines"]["dense"]
+    assert bm25["sentence_accuracy"] == 0.75  # a, c, d of a, b, c, d
+    assert dense["sentence_accuracy"] == pytest.approx(2 / 3, abs=1e-4)  # b, d of b, c, d
+    assert bm25["by_kind"]["y"]["sentence_accuracy"] == 1.0
+    # At threshold 0 the system answers d too, from a sentence holding the answer.
+    assert summarize(records, threshold=0.0)["sentence_accuracy"] == 0.75
+    rows = result_rows(records, 0.35)
+    assert [r[SYSTEM]["sentence_ok"] for r in rows] == [True, True, False, False, False]
+    assert rows[0][SYSTEM]["sentence"] == "The protest reached the Kremlin, in Moscow."
+    assert [r["dense"]["sentence_ok"] for r in rows] == [False, True, False, True, False]
+
+
+def test_report_shows_sentence_accuracy() -> None:
+    records = _sentence_records()
+    s = summarize(records, threshold=0.35)
+    meta = {"gold": "g.jsonl", "index": "idx", "k": 5, "threshold": 0.35, "seconds": 1.0}
+    md = eval_report.markdown(s, records, meta)
+    assert "| Sentence accuracy | 0.667 | 0.750 | 0.667 |" in md
+    assert "| sent acc system | sent acc bm25 | sent acc dense |" in md
+    kind_x = next(line for line in md.splitlines() if line.startswith("| x | 2 | 2 |"))  # first table: vs baselines
+    assert kind_x.endswith("| 1.000 | 0.500 | 1.000 |")  # system a, b; bm25 a of a, b; dense b (a abstained)
+    assert "Sentence accuracy" in eval_report.table(s, meta)
 
 
 def test_threshold_curve_and_buckets() -> None:
@@ -243,6 +324,10 @@ def test_evaluate_on_a_real_index(gen_index: tuple[Settings, Pipeline]) -> None:
     # Re-thresholding the threshold-0 run gives what `qa ask` gives at the real threshold.
     reference = Pipeline(settings, embedder=pipe.embedder).load()
     records = run(pipe, gold, k=5)
+    for rec in records:  # the system's sentence is the one around its answer; a baseline's is its answer
+        sys_run = rec.runs[SYSTEM]
+        assert sys_run.answer is None or (sys_run.sentence is not None and sys_run.answer in sys_run.sentence)
+        assert all(rec.runs[n].sentence == rec.runs[n].answer for n in ("bm25", "dense"))
     assert recheck_threshold(reference, records, 5, settings.abstain_threshold, n=3) == []
 
 

@@ -17,6 +17,7 @@ from qa.metrics import (
     percentile,
     recall_at,
     reciprocal_rank,
+    sentence_contains_answer,
     threshold_grid,
 )
 
@@ -121,3 +122,18 @@ def test_threshold_grid_and_buckets() -> None:
     assert bucket_of(0.1999, edges) == 0
     assert bucket_of(0.2, edges) == 1  # half-open: [0.2, 0.4)
     assert bucket_of(1.0, edges) == 4  # the last bucket is closed
+
+
+def test_sentence_contains_answer() -> None:
+    sentence = "Palyuga was fined 47,000 rubles ($780) by the court."
+    assert sentence_contains_answer(sentence, ["47,000 rubles"])
+    assert sentence_contains_answer(sentence, ["47000 Rubles"])  # both sides normalised
+    assert sentence_contains_answer(sentence, ["The court"])  # articles dropped on both sides
+    assert sentence_contains_answer(sentence, ["Kirby", "$780"])  # any gold answer will do
+    assert not sentence_contains_answer(sentence, ["52,000 rubles"])
+    assert not sentence_contains_answer(sentence, ["rubles court"])  # a substring, not a bag of words
+    assert not sentence_contains_answer(sentence, ["The", "..."])  # normalises to nothing: no free match
+    assert not sentence_contains_answer(None, ["rubles"])  # no citation
+    assert not sentence_contains_answer(sentence, [])
+    # Plain substring of the normalised texts, as specified: no word boundaries.
+    assert sentence_contains_answer("The annual report.", ["Ann"])
