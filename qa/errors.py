@@ -1,14 +1,17 @@
 """Project exceptions, turned into one clear line by the CLI and a JSON error by the API.
 
+The core knows nothing of HTTP: `web.app.STATUS_CODES` maps each class to a status code.
+
 DocQAError
-├── InvalidQuestionError      empty, whitespace-only or over-long question (HTTP 422)
-├── IndexNotFoundError        no index at the given folder (HTTP 503)
-├── IndexCorruptError         index files damaged or from another model/version (HTTP 503)
-├── DocumentNotFoundError     unknown document id (HTTP 404)
-├── UnsupportedFileError      a file type we cannot read (HTTP 415)
-├── FileTooLargeError         an upload over the size limit (HTTP 413)
-├── IngestError               a path that cannot be read or written (HTTP 400/500)
-└── ConfigError               a setting (environment variable) with an unusable value
+├── InvalidQuestionError      empty, whitespace-only or over-long question
+├── IndexNotFoundError        no index at the given folder
+├── IndexCorruptError         index files damaged or from another model/version
+├── DocumentNotFoundError     unknown document id
+├── UnsupportedFileError      a file type we cannot read
+├── FileTooLargeError         an upload over the size limit
+├── IngestError               a path or file that cannot be read, or an index that cannot be written
+├── ConfigError               a setting (environment variable) with an unusable value
+└── ModelError                the answerer's model file is missing, damaged or of another version
 """
 
 from __future__ import annotations
@@ -17,36 +20,38 @@ from __future__ import annotations
 class DocQAError(Exception):
     """Base class: every message is a complete sentence a user can act on."""
 
-    status_code: int = 400
-
 
 class InvalidQuestionError(DocQAError):
-    status_code = 422
+    """The question is empty, whitespace only or too long."""
 
 
 class IndexNotFoundError(DocQAError):
-    status_code = 503
+    """No index has been built at the folder given."""
 
 
 class IndexCorruptError(DocQAError):
-    status_code = 503
+    """The index files are damaged, or were built by another model or format version."""
 
 
 class DocumentNotFoundError(DocQAError):
-    status_code = 404
+    """No document with the id given is in the index."""
 
 
 class UnsupportedFileError(DocQAError):
-    status_code = 415
+    """A file whose type docqa cannot read."""
 
 
 class FileTooLargeError(DocQAError):
-    status_code = 413
+    """An upload over the size limit."""
 
 
 class IngestError(DocQAError):
-    status_code = 400
+    """A path or file that cannot be read, or an index folder that cannot be written."""
 
 
 class ConfigError(DocQAError):
-    status_code = 500
+    """A setting (environment variable) with an unusable value."""
+
+
+class ModelError(DocQAError):
+    """The answerer's model files are missing, damaged, or of a version this docqa cannot read."""

@@ -16,7 +16,17 @@ from starlette.requests import ClientDisconnect
 
 from qa import __version__
 from qa.config import Settings
-from qa.errors import DocQAError
+from qa.errors import (
+    ConfigError,
+    DocQAError,
+    DocumentNotFoundError,
+    FileTooLargeError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    IngestError,
+    InvalidQuestionError,
+    UnsupportedFileError,
+)
 from qa.pipeline import Pipeline
 from web import api, pages
 from web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -24,6 +34,34 @@ from web.settings import MAX_FORM_BYTES, MULTIPART_OVERHEAD_BYTES, get_settings
 from web.templating import STATIC_DIR, templates
 
 UPLOAD_PATHS = ("/api/documents", "/upload")
+
+# The HTTP status of each domain error (qa/ knows nothing of HTTP). A subclass not listed takes its
+# nearest listed base's status; a DocQAError nothing here covers is a client error (400).
+STATUS_CODES: dict[type[DocQAError], int] = {
+    InvalidQuestionError: 422,
+    IndexNotFoundError: 503,  # the server is up but has nothing to answer from yet
+    IndexCorruptError: 503,
+    DocumentNotFoundError: 404,
+    UnsupportedFileError: 415,
+    FileTooLargeError: 413,
+    IngestError: 400,  # a refused file; web.uploads turns a failed index write into 507
+    ConfigError: 500,
+}
+
+
+def status_code_for(exc: DocQAError) -> int:
+    """The HTTP status for a domain error: its class's entry in STATUS_CODES, else its nearest base's.
+
+    Args:
+        exc: the error raised by the core.
+
+    Returns:
+        The status code; 400 when no class in the error's hierarchy is listed.
+    """
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 400
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
@@ -72,7 +110,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @app.exception_handler(DocQAError)
     async def docqa_error(request: Request, exc: DocQAError) -> Response:
-        return error_response(request, exc.status_code, str(exc))
+        return error_response(request, status_code_for(exc), str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
