@@ -183,6 +183,13 @@ def update_index(  # noqa: C901 - the ingest transaction's steps in order; stora
     return report
 
 
+def _stored_vectors(data: store.IndexData) -> np.ndarray:
+    """The embeddings of an index loaded with its vectors, which unchanged documents reuse."""
+    if data.vectors is None:  # update_index loads with_vectors=True: only a damaged store gets here
+        raise IndexCorruptError(f"{data.path}: the index has no vectors.npy. Re-run `qa ingest` to rebuild it.")
+    return data.vectors
+
+
 def _write(
     settings: Settings,
     embedder: Embedder,
@@ -249,8 +256,7 @@ def _write(
             if old_keep is not None:
                 recs = old.passages[info.first : info.first + info.count]
                 spans = [(int(r["start"]), int(r["end"])) for r in recs]
-                assert old.vectors is not None
-                vecs = old.vectors[info.first : info.first + info.count]
+                vecs = _stored_vectors(old)[info.first : info.first + info.count]
                 add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, old.entities_of(i))
             else:
                 ps = make_passages(info.doc_id, text, split_sentences(text), **chunk_kwargs)

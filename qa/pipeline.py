@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from qa.config import Settings
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.errors import DocumentNotFoundError, InvalidQuestionError
 from qa.indexer import IngestReport, update_index
-from qa.models import Answer
+from qa.models import Answer, DocumentInfo, DocumentText
 from qa.question import resolve
 from qa.retrieve import Retriever
 
@@ -53,11 +54,24 @@ class Pipeline:
     # ---------------------------------------------------------------- index lifecycle
 
     def load(self) -> Pipeline:
+        """Load (or reload) the current index generation and make it the live one.
+
+        Returns:
+            This pipeline, so `Pipeline(settings).load()` reads as one step.
+
+        Raises:
+            IndexNotFoundError: no index at `settings.index_dir`.
+            IndexCorruptError: the index is damaged or was built with another model or format.
+        """
+        self._load()
+        return self
+
+    def _load(self) -> _Live:
         data = store.load(self.settings.index_dir, self.embedder.name, self.embedder.dim)
         live = self._make_live(data)
         with self._swap:
             self._live = live
-        return self
+        return live
 
     def _make_live(self, data: store.IndexData) -> _Live:
         retriever = Retriever(data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k)
@@ -67,11 +81,7 @@ class Pipeline:
     @property
     def live(self) -> _Live:
         live = self._live
-        if live is None:
-            self.load()
-            live = self._live
-        assert live is not None
-        return live
+        return live if live is not None else self._load()
 
     def warm_up(self, background: bool = True) -> threading.Thread | None:
         """Pre-compute the answerer's sentence and word vectors (small collections only)."""
@@ -131,13 +141,44 @@ class Pipeline:
 
     # ---------------------------------------------------------------- documents
 
-    def documents(self) -> list[dict[str, Any]]:
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed documents, in index order."""
         data = self.live.data
-        return [{"doc_id": d.doc_id, "title": d.title, "chars": d.chars, "passages": d.count} for d in data.docs]
+        return [DocumentInfo(d.doc_id, d.title, d.chars, d.count) for d in data.docs]
 
-    def document(self, doc_id: str) -> dict[str, Any]:
+    def document(self, doc_id: str) -> DocumentText:
+        """One document's full text.
+
+        Args:
+            doc_id: the id `documents()` lists (a path relative to the ingested folder).
+
+        Returns:
+            The document's id, title and text.
+
+        Raises:
+            DocumentNotFoundError: no document with that id.
+        """
         data = self.live.data
         if doc_id not in data.doc_index:
             raise DocumentNotFoundError(f"No document with id {doc_id!r}.")
         doc = data.document(doc_id)
-        return {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text}
+        return DocumentText(doc.doc_id, doc.title, doc.text)
+
+
+@lru_cache(maxsize=1)
+def load_pipeline(settings: Settings) -> Pipeline:
+    """A loaded Pipeline for `settings`, kept for the next call with equal settings.
+
+    One pipeline is kept (new settings replace it); `load_pipeline.cache_clear()` drops it.
+    Long-lived callers (the web app, the CLI) build and hold their own `Pipeline(settings).load()`.
+
+    Args:
+        settings: where the index is and how to answer; `Settings` is frozen, so it is the cache key.
+
+    Returns:
+        The loaded pipeline.
+
+    Raises:
+        IndexNotFoundError, IndexCorruptError: see `Pipeline.load`.
+    """
+    return Pipeline(settings).load()
