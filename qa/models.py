@@ -18,6 +18,25 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document as listed: `GET /api/documents` returns these fields."""
+
+    doc_id: str
+    title: str
+    chars: int
+    passages: int  # passages (retrieval windows) the document was split into
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    """One indexed document with its full text; citation offsets point into `text`."""
+
+    doc_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Sentence:
     start: int
     end: int

@@ -432,12 +432,12 @@ def test_a_batch_of_hostile_files_is_ingested_or_refused_with_reasons(
     assert elapsed < 180, f"the batch took {elapsed:.0f} s"
     skipped = {Path(p).name: reason for p, reason in report.skipped}
     pipe = Pipeline(Settings(index_dir=tmp_path / "ix"), embedder=FakeEmbedder()).load()
-    ingested = {d["doc_id"] for d in pipe.documents()}
+    ingested = {d.doc_id for d in pipe.documents()}
     outcomes = {}
     for name, (_, expected, needle) in files.items():
         if name in ingested:
             outcomes[name] = "ingested"
-            text = pipe.document(name)["text"]
+            text = pipe.document(name).text
             assert needle in text, (name, text[:200])
         else:
             assert name in skipped, f"{name} neither ingested nor reported"
@@ -451,9 +451,9 @@ def test_a_batch_of_hostile_files_is_ingested_or_refused_with_reasons(
     assert ingested == {n for n, o in outcomes.items() if o == "ingested"}
     assert len(warnings) == len(report.skipped)
     hostile = pipe.document("hostile.html")
-    assert hostile["title"] == "Pilot <notes>"
+    assert hostile.title == "Pilot <notes>"
     for bad in ("alert", "onerror", "onclick", "javascript", "steal", "unclosed"):
-        assert bad not in hostile["text"], bad
+        assert bad not in hostile.text, bad
     print("\n".join(f"{n}: {o} " for n, o in sorted(outcomes.items())))
 
 

@@ -230,8 +230,8 @@ def test_an_ingest_killed_part_way_leaves_the_previous_index_answering(
     assert report.added == ["ferry.txt"] and report.updated == ["004_75648a9ff11dcd33.txt"]
     assert not leftovers(settings.index_dir)
     pipe = fake_pipeline(settings)
-    assert "ferry.txt" in {d["doc_id"] for d in pipe.documents()}
-    assert pipe.document("004_75648a9ff11dcd33.txt")["text"].startswith("Changed")
+    assert "ferry.txt" in {d.doc_id for d in pipe.documents()}
+    assert pipe.document("004_75648a9ff11dcd33.txt").text.startswith("Changed")
 
 
 # ---------------------------------------------------------------- a damaged index: `qa ask` and `qa serve` refuse
@@ -382,7 +382,7 @@ def test_a_full_disk_at_any_point_of_the_write_leaves_the_previous_index(tiny_di
     print(f"disk-full failure points (KB free, by error): {failed_at}")
     assert sum(len(v) for v in failed_at.values()) >= 8, failed_at  # it struck at many points of the write
     pipe = fake_pipeline(settings)
-    assert "ferry.txt" in {d["doc_id"] for d in pipe.documents()}
+    assert "ferry.txt" in {d.doc_id for d in pipe.documents()}
     assert not leftovers(settings.index_dir)
 
 
@@ -572,7 +572,7 @@ def test_questions_keep_being_answered_while_documents_are_added(  # noqa: C901 
     index = copy_index(web_pipeline.settings.index_dir, tmp_path / "index")
     settings = replace(web_pipeline.settings, index_dir=index, api_key=API_KEY)
     pipe = Pipeline(settings, embedder=web_pipeline.embedder).load()
-    corpus = {d["doc_id"] for d in pipe.documents()}
+    corpus = {d.doc_id for d in pipe.documents()}
     errors: list[str] = []
     done = threading.Event()
     start_together = threading.Barrier(2)

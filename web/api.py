@@ -134,13 +134,13 @@ def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
 @router.get("/documents")
 def list_documents(pipeline: PipelineDep) -> list[DocumentSummary]:
     """The documents the assistant knows about."""
-    return [DocumentSummary.model_validate(d) for d in pipeline.documents()]
+    return [DocumentSummary.model_validate(d, from_attributes=True) for d in pipeline.documents()]
 
 
 @router.get("/documents/{doc_id:path}", responses=_errors(404))
 def get_document(doc_id: DocIdDep, pipeline: PipelineDep) -> DocumentText:
     """One document's full text; citation offsets point into it."""
-    return DocumentText.model_validate(pipeline.document(doc_id))
+    return DocumentText.model_validate(pipeline.document(doc_id), from_attributes=True)
 
 
 _UPLOAD_BODY = {
@@ -212,5 +212,5 @@ def healthz(pipeline: PipelineDep) -> Health:
     """Liveness and what is loaded."""
     docs = pipeline.documents()
     return Health(
-        status="ok", documents=len(docs), passages=sum(d["passages"] for d in docs), model=pipeline.embedder.name
+        status="ok", documents=len(docs), passages=sum(d.passages for d in docs), model=pipeline.embedder.name
     )

@@ -82,7 +82,7 @@ def ask(
     pairs = list(zip(history_question, history_answer, strict=False))[-MAX_HISTORY_TURNS:]
     history = [{"question": q, "answer": a or None} for q, a in pairs]
     answer = pipeline.ask(question, history=history or None).to_dict()
-    titles = {d["doc_id"]: d["title"] for d in pipeline.documents()}
+    titles = {d.doc_id: d.title for d in pipeline.documents()}
     turn = ChatTurn(question=answer["question"], answer=answer["answer"], result=answer, titles=titles)
     if is_htmx(request):
         return templates.TemplateResponse(request, "partials/turn.html", {"turn": turn, "latest": False})
@@ -101,7 +101,7 @@ def document(
     """The whole document, with the cited span highlighted (when the offsets fit the text)."""
     doc = pipeline.document(doc_id)
     span = None
-    if start is not None and end is not None and start < end <= len(doc["text"]):
+    if start is not None and end is not None and start < end <= len(doc.text):
         span = (start, end)
     return templates.TemplateResponse(request, "document.html", {"doc": doc, "span": span})
 
