@@ -28,12 +28,12 @@ from qa.text import STOPWORDS, edit_distance_limit, skeleton, stem, words
 VALUE_TYPES = frozenset({Q.COUNT, Q.MONEY, Q.QUANTITY, Q.DISTANCE, Q.DURATION, Q.AGE, Q.DATE})
 # Answer types that need a typed candidate: without one, the documents don't answer.
 STRICT_TYPES = VALUE_TYPES | {Q.PERSON, Q.PLACE, Q.REASON}
+# Word-embedding cosine above which two different words count as a paraphrase.
 SOFT_MATCH_MIN = 0.5
 # Names say what a question is about: a sentence that lacks them rarely answers it.
 NAME_WEIGHT = 2.0
-_PRONOUN_RE = re.compile(
-    r"\b(?:he|she|him|her|his|they|them|their|it|its)\b", re.I
-)  # word-embedding cosine above which two different words count as a paraphrase
+# A sentence with a pronoun may name its subject in the sentences just before it (see _context_stems).
+_PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|they|them|their|it|its)\b", re.I)
 
 
 @dataclass
