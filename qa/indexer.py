@@ -100,7 +100,23 @@ def update_index(  # noqa: C901 - the ingest transaction's steps in order; stora
 ) -> IngestReport:
     """Add/replace/remove documents and write a new generation if anything changed.
 
-    Unreadable files are skipped with one warning each; the rest still land.
+    Unreadable files are skipped with one warning each; the rest still land. An existing index that
+    cannot be read is rebuilt from scratch (with a warning).
+
+    Args:
+        settings: the index folder and the passage settings.
+        embedder: embeds new and changed passages; unchanged documents reuse their stored vectors.
+        roots: folders or files to ingest; files gone from an ingested folder are removed.
+        uploads: (doc_id, file bytes) pairs.
+        remove: ids of documents to delete.
+        warn: called with one line per file skipped.
+
+    Returns:
+        The changes made, and the totals of the index now live.
+
+    Raises:
+        IngestError: a root that does not exist, or an index folder that cannot be written.
+        UnsupportedFileError: a root that is a file of an unsupported type.
     """
     for root in roots:
         check_root(root)

@@ -256,7 +256,21 @@ def first_line_title(text: str, fallback: str) -> str:
 
 
 def parse_document(doc_id: str, data: bytes, source: str = "") -> Document:
-    """Turn one file's bytes into a Document, or raise IngestError/UnsupportedFileError saying why."""
+    """Turn one file's bytes into a Document.
+
+    Args:
+        doc_id: the document id; its suffix picks the reader (.txt .md .html .pdf).
+        data: the file's bytes.
+        source: the folder it was ingested from, kept so a re-ingest can spot removed files.
+
+    Returns:
+        The document, its title from the first non-empty line or the HTML `<title>`.
+
+    Raises:
+        UnsupportedFileError: a suffix docqa cannot read.
+        FileTooLargeError: a file over the size limit.
+        IngestError: an empty, binary, undecodable, encrypted or oversized (expanded) file.
+    """
     suffix = Path(doc_id).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedFileError(
@@ -295,6 +309,12 @@ def iter_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def check_root(root: Path) -> None:
+    """Refuse a path to ingest before any work starts.
+
+    Raises:
+        IngestError: the path does not exist.
+        UnsupportedFileError: the path is a file of a type docqa cannot read.
+    """
     if not root.exists():
         raise IngestError(f"{root}: no such file or folder.")
     if root.is_file() and root.suffix.lower() not in SUPPORTED_SUFFIXES:

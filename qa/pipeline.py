@@ -31,6 +31,18 @@ class _Live:
 
 
 def validate_question(question: object, max_chars: int) -> str:
+    """Check a question before any work is spent on it.
+
+    Args:
+        question: what the caller sent (anything: the API and the CLI pass user input through).
+        max_chars: the longest question accepted.
+
+    Returns:
+        The question with surrounding white space removed.
+
+    Raises:
+        InvalidQuestionError: not a string, empty or blank, over `max_chars`, or not encodable text.
+    """
     if not isinstance(question, str) or not question.strip():
         raise InvalidQuestionError("The question is empty; type a question.")
     if len(question) > max_chars:
@@ -100,6 +112,21 @@ class Pipeline:
         remove: Sequence[str] = (),
         warn: Any = None,
     ) -> IngestReport:
+        """Add, replace or remove documents, then make the new index generation live.
+
+        Args:
+            roots: folders or files to ingest; document ids are paths relative to each.
+            uploads: (doc_id, file bytes) pairs, as the web upload sends them.
+            remove: ids of documents to delete.
+            warn: called with one line per file skipped; the default logs a warning.
+
+        Returns:
+            What was added, replaced, removed and skipped.
+
+        Raises:
+            IngestError: a root that does not exist, or an index folder that cannot be written.
+            UnsupportedFileError: a root that is a file of a type docqa cannot read.
+        """
         kwargs: dict[str, Any] = {"roots": roots, "uploads": uploads, "remove": remove}
         if warn is not None:
             kwargs["warn"] = warn
@@ -109,6 +136,11 @@ class Pipeline:
         return report
 
     def delete(self, doc_id: str) -> IngestReport:
+        """Remove one document from the index.
+
+        Raises:
+            DocumentNotFoundError: no document with that id.
+        """
         if doc_id not in self.live.data.doc_index:
             raise DocumentNotFoundError(f"No document with id {doc_id!r}.")
         return self.ingest(remove=[doc_id])
@@ -116,7 +148,20 @@ class Pipeline:
     # ---------------------------------------------------------------- questions
 
     def ask(self, question: str, k: int | None = None, history: Sequence[dict[str, Any]] | None = None) -> Answer:
-        """Answer one question; `history` lets follow-ups ("which network did he speak on?") resolve."""
+        """Answer one question; `history` lets follow-ups ("which network did he speak on?") resolve.
+
+        Args:
+            question: the question, at most `settings.max_question_chars` characters.
+            k: passages to return, 1-50; `settings.k` when None.
+            history: earlier turns, `[{"question": ..., "answer": ...}]`, oldest first.
+
+        Returns:
+            The answer with its citations, or an abstention that still lists the closest passages.
+
+        Raises:
+            InvalidQuestionError: an empty or over-long question, or k out of range.
+            IndexNotFoundError, IndexCorruptError: the index could not be loaded.
+        """
         t0 = time.perf_counter()
         question = validate_question(question, self.settings.max_question_chars)
         k = k or self.settings.k

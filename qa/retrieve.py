@@ -94,6 +94,15 @@ class Retriever:
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
     def search(self, question: str, k: int = 5) -> RetrievalResult:
+        """Dense and lexical search fused by reciprocal rank.
+
+        Args:
+            question: the (resolved) question.
+            k: hits to return; each retriever is read to `max(depth, k)` before fusion.
+
+        Returns:
+            The top-k hits, best first, and the time each part took.
+        """
         timings: dict[str, float] = {}
         depth = max(self.depth, k)
         t0 = time.perf_counter()

@@ -414,6 +414,12 @@ def _read_faiss(faiss: Any, path: Path, manifest: dict[str, Any]) -> Any:
 
 
 def current_generation(index_dir: Path) -> Path:
+    """The generation folder the `CURRENT` pointer names.
+
+    Raises:
+        IndexNotFoundError: no index (or no pointer) at `index_dir`.
+        IndexCorruptError: the pointer cannot be read or names a missing generation.
+    """
     pointer = index_dir / CURRENT
     if not index_dir.exists() or not pointer.exists():
         raise IndexNotFoundError(f"No index at {index_dir}/. Build one with `qa ingest corpus/ --index {index_dir}`.")
@@ -428,7 +434,21 @@ def current_generation(index_dir: Path) -> Path:
 
 
 def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool = False) -> IndexData:
-    """Load and check the live generation; any inconsistency is an IndexCorruptError naming the file."""
+    """Load and check the live generation; any inconsistency is an IndexCorruptError naming the file.
+
+    Args:
+        index_dir: the index folder (holding `CURRENT` and the `gen-*` generations).
+        expect_model: the embedding model's name; an index built with another one is refused.
+        expect_dim: the model's vector dimension.
+        with_vectors: also memory-map `vectors.npy` (the indexer reuses the stored embeddings).
+
+    Returns:
+        The loaded generation.
+
+    Raises:
+        IndexNotFoundError: no index at `index_dir`.
+        IndexCorruptError: a missing or damaged file, a checksum mismatch, or another model or format.
+    """
     gen = current_generation(index_dir)
     mpath = gen / "manifest.json"
     try:
