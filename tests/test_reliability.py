@@ -167,8 +167,9 @@ def wait_for_marker(proc: subprocess.Popen[str], marker: str, timeout: float) ->
 
     def pump() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
+        with proc.stdout:  # closed here at EOF, so the pipe is not left to the garbage collector
+            for line in proc.stdout:
+                lines.put(line)
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
