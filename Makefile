@@ -10,7 +10,7 @@ PORT   ?= 8000
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: install install-dev index run lint test test-fast eval bench clean browser
+.PHONY: install install-dev index run lint test test-fast eval heldout bench clean browser
 
 # torch is installed first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -59,6 +59,10 @@ test-fast: install-dev
 
 eval: install $(INDEX)/CURRENT
 	$(QA) eval --gold eval/gold.jsonl --index $(INDEX) --out eval/report
+
+# The held-out sets of the training pool (../shared/qa-train), each ingested and scored under build/heldout/.
+heldout: install
+	$(PY) eval/heldout.py
 
 $(VENV)/.installed-bench: $(VENV)/.installed-dev requirements-bench.txt
 	$(PIP) install -q -r requirements-bench.txt torch==2.13.0
