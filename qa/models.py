@@ -93,6 +93,8 @@ class Answer:
     conflicting: bool = False
     alternatives: list[Alternative] = field(default_factory=list)
     resolved_question: str | None = None
+    # "span" (a short answer), "sentence" (a whole sentence answers), None when abstaining.
+    answer_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by `qa ask --json` and `POST /api/ask`."""
@@ -118,4 +120,5 @@ class Answer:
                 {"answer": a.answer, "citations": [asdict(c) for c in a.citations]} for a in self.alternatives
             ],
             "resolved_question": self.resolved_question,
+            "answer_kind": (self.answer_kind or "span") if self.answer is not None else None,
         }

@@ -1,0 +1,172 @@
+"""The learned answerer: read the best sentences, score candidates, merge, cite or abstain.
+
+retrieved passages → their sentences, measured against the question (`read.measure`) → short
+windows read by the span reader plus the parse's candidates (`read.read`) → ranked by the scorer →
+same answers merged across documents (name variants, overlapping spans) → conflicting figures
+flagged → the no-answer model's probability decides between a cited answer and "not found".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from qa.answerer.candidates import Kind
+from qa.answerer.model import AnswererModel
+from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_question
+from qa.answerer.read import RawSentence, Scored, measure, name_skeletons, read
+from qa.answerer.scorer import Scorer, confidence, get_scorer
+from qa.answerer.state import AnswerState
+from qa.metrics import normalize_answer
+from qa.models import Alternative, Answer, Citation, Hit
+from qa.store import IndexData
+from qa.text import skeleton
+
+# Answer types whose values can disagree between sources (counts, amounts, dates).
+VALUE_TYPES = frozenset(
+    {AnswerType.COUNT, AnswerType.MONEY, AnswerType.QUANTITY, AnswerType.DISTANCE, AnswerType.DURATION,
+     AnswerType.AGE, AnswerType.DATE}
+)
+_NUM = re.compile(r"\d[\d,.]*")
+
+
+class LearnedAnswerer:
+    """Answers from one loaded index generation with a trained model."""
+
+    name = "learned"
+
+    def __init__(
+        self, data: IndexData, embedder: Any, model: AnswererModel, abstain_threshold: float | None = None,
+        scorer: str = "learned",
+    ) -> None:
+        self.data = data
+        self.state = AnswerState(data, embedder)
+        self.model = model
+        self.scorer: Scorer = get_scorer(scorer, model.scorer)
+        self.threshold = model.threshold if abstain_threshold is None else abstain_threshold
+
+    def warm_up(self) -> int:
+        return self.state.warm_up()
+
+    def parse(self, question: str) -> ParsedQuestion:
+        return parse_question(question, default_idf(self.state.n_passages, self.state.df))
+
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        history: Sequence[dict[str, Any]] | None = None,
+        *,
+        resolved: str | None = None,
+    ) -> Answer:
+        """Answer `question` from `hits`; `resolved` is the stand-alone form of a follow-up."""
+        stand_alone = resolved if resolved is not None else question
+        result = Answer(
+            question=question,
+            answer=None,
+            confidence=0.0,
+            abstained=True,
+            passages=list(hits),
+            resolved_question=resolved if resolved is not None and resolved != question else None,
+        )
+        raws = self._sentences(hits)
+        if not raws:
+            return result
+        pq = self.parse(stand_alone)
+        qvec = self.state.embedder.encode_query(stand_alone)
+        vecs = self.state.sentence_vectors([(r.doc, r.start, r.end) for r in raws])
+        evidence = measure(pq, qvec, raws, vecs, self.data.texts, name_skeletons(pq, stand_alone))
+        reading = read(pq, evidence, self.data.texts, self.state.doc_sentences, self.model.reader)
+        ranked = self.scorer.rank(reading)
+        if not ranked:
+            return result
+        conf = confidence(self.model.noanswer, reading, ranked)
+        result.confidence = round(conf, 4)
+        if conf < self.threshold:
+            return result
+        groups = self._group(ranked)
+        best = groups[0]
+        top = best[0]
+        result.answer = self.data.texts[top.cand.doc][top.cand.start : top.cand.end]
+        result.abstained = False
+        result.answer_kind = "sentence" if top.cand.kinds & Kind.SENTENCE else "span"
+        result.citations = self._citations(best)
+        if pq.atype in VALUE_TYPES:
+            alts = [g for g in groups[1:4] if self._disagrees(best, g)]
+            if alts:
+                result.conflicting = True
+                result.alternatives = [
+                    Alternative(self.data.texts[g[0].cand.doc][g[0].cand.start : g[0].cand.end], self._citations(g))
+                    for g in alts[:2]
+                ]
+        return result
+
+    def _sentences(self, hits: Sequence[Hit]) -> list[RawSentence]:
+        seen: set[tuple[int, int]] = set()
+        out: list[RawSentence] = []
+        for rank, hit in enumerate(hits):
+            d = self.data.doc_index[hit.passage.doc_id]
+            for s, e in self.state.doc_sentences(d):
+                if s >= hit.passage.start and e <= hit.passage.end and (d, s) not in seen:
+                    seen.add((d, s))
+                    out.append(RawSentence(d, s, e, hit.score, rank, hit.dense, hit.lexical))
+        return out
+
+    def _key(self, text: str) -> str:
+        toks = normalize_answer(text).split()
+        if toks and all(t.isalpha() for t in toks):
+            return " ".join(skeleton(t) or t for t in toks)
+        return " ".join(toks)
+
+    def _group(self, ranked: list[Scored]) -> list[list[Scored]]:
+        """Same answer (normalised text, name variants, overlapping spans in one document) → one group."""
+        groups: list[list[Scored]] = []
+        keys: list[str] = []
+        for s in ranked[:40]:
+            key = self._key(self.data.texts[s.cand.doc][s.cand.start : s.cand.end])
+            for g, k in zip(groups, keys):
+                lead = g[0]
+                same_place = lead.cand.doc == s.cand.doc and lead.cand.start < s.cand.end and s.cand.start < lead.cand.end
+                if key == k or same_place:
+                    g.append(s)
+                    break
+            else:
+                groups.append([s])
+                keys.append(key)
+        return groups
+
+    def _disagrees(self, best: list[Scored], other: list[Scored]) -> bool:
+        """A rival figure from another document, scored nearly as well, with different numbers."""
+        b, o = best[0], other[0]
+        if o.score < 0.75 * b.score or o.features.type_fit < 1.0:
+            return False
+        if {s.cand.doc for s in best} & {s.cand.doc for s in other}:
+            return False
+        tb = self.data.texts[b.cand.doc][b.cand.start : b.cand.end]
+        to = self.data.texts[o.cand.doc][o.cand.start : o.cand.end]
+        return bool(_NUM.findall(tb)) and bool(_NUM.findall(to)) and _NUM.findall(tb) != _NUM.findall(to)
+
+    def _citations(self, group: list[Scored]) -> list[Citation]:
+        out: list[Citation] = []
+        seen: set[int] = set()
+        for s in group:
+            if s.cand.doc in seen:
+                continue
+            seen.add(s.cand.doc)
+            info = self.data.docs[s.cand.doc]
+            text = self.data.texts[s.cand.doc]
+            out.append(
+                Citation(
+                    doc_id=info.doc_id,
+                    title=info.title,
+                    start=s.cand.start,
+                    end=s.cand.end,
+                    text=text[s.cand.start : s.cand.end],
+                    sentence=text[s.cand.sent_start : s.cand.sent_end],
+                    sentence_start=s.cand.sent_start,
+                    score=round(s.score, 4),
+                )
+            )
+        return out
+

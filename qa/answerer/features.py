@@ -1,0 +1,194 @@
+"""Features of a candidate answer: what the rules used to weigh by hand, as numbers a model learns.
+
+Everything here is general English and general structure (answer types, parse kinds, overlaps,
+similarities, reader scores, retrieval evidence); nothing names a word of any document.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple, dataclass, fields
+
+import numpy as np
+
+from qa.answerer.candidates import Candidate, Kind
+from qa.answerer.parsed import ATYPE_CODE, TYPE_LABELS, ParsedQuestion
+from qa.text import STOPWORDS, stem, words
+
+ENT_LABELS = (
+    "",
+    "PERSON",
+    "NORP",
+    "FAC",
+    "ORG",
+    "GPE",
+    "LOC",
+    "PRODUCT",
+    "EVENT",
+    "WORK_OF_ART",
+    "LAW",
+    "LANGUAGE",
+    "DATE",
+    "TIME",
+    "PERCENT",
+    "MONEY",
+    "QUANTITY",
+    "ORDINAL",
+    "CARDINAL",
+)
+_LABEL_CODE = {name: i for i, name in enumerate(ENT_LABELS)}
+
+
+@dataclass(frozen=True)
+class SentenceEvidence:
+    """One sentence the answerer reads, with the evidence that it answers the question."""
+
+    doc: int
+    start: int
+    end: int
+    sim: float  # cosine of question and sentence vectors
+    coverage: float  # IDF-weighted share of the question's key words in the sentence
+    names: float  # share of the question's names in the sentence or the one before it
+    passage_score: float  # fused retrieval score of the passage it came from
+    passage_rank: int
+    dense: float
+    lexical: float
+    rank: int = 0  # rank by relevance among the sentences read
+
+
+@dataclass(frozen=True)
+class CandidateFeatures:
+    """One candidate as numbers; NaN where a value is unknown (the trees handle it).
+
+    Passage-level retrieval scores are kept out: the training contexts come without a retrieval
+    step, so a model fitted on them would see values it never met at question time.
+    """
+
+    reader: float  # start + end logit of the span
+    reader_vs_null: float  # reader minus the window's no-answer score
+    reader_vs_best: float  # reader minus the best reader span of the question
+    reader_rank: float
+    from_reader: float
+    k_entity: float
+    k_noun_chunk: float
+    k_number: float
+    k_prep: float
+    k_clause: float
+    k_object: float
+    k_appositive: float
+    k_quote: float
+    k_sentence: float
+    k_subject: float
+    k_predicate: float
+    k_list: float
+    label: float
+    type_fit: float
+    has_digit: float
+    words: float
+    sentence_share: float  # candidate length over its sentence's
+    position: float  # where in the sentence it starts (0..1)
+    echo: float  # share of the candidate's content words that the question already has
+    local: float  # IDF-weighted key words within a few words of the candidate
+    gap: float  # words between the candidate and the nearest key word
+    sent_sim: float
+    sent_cov: float
+    sent_names: float
+    sent_rank: float
+    atype: float
+    wh: float
+    q_words: float
+    open_question: float
+    null_best: float  # the best window's no-answer margin (max reader span minus null)
+
+    def vector(self) -> list[float]:
+        return [float(x) for x in astuple(self)]
+
+
+FEATURE_NAMES = tuple(f.name for f in fields(CandidateFeatures))
+CATEGORICAL = tuple(name in ("label", "atype", "wh") for name in FEATURE_NAMES)
+
+
+def _content(text: str) -> list[tuple[int, int, str]]:
+    return [(a, b, stem(w)) for a, b, w in words(text) if w.lower() not in STOPWORDS]
+
+
+def featurize(
+    pq: ParsedQuestion,
+    cand: Candidate,
+    ev: SentenceEvidence,
+    text: str,
+    reader: float | None,
+    null: float | None,
+    best_reader: float,
+    reader_rank: int | None,
+    null_best: float,
+) -> CandidateFeatures:
+    """Features of `cand` (a span of `text`, the document) read from sentence `ev`."""
+    span = text[cand.start : cand.end]
+    sent = text[ev.start : ev.end]
+    cw = _content(span)
+    echo = sum(1 for _, _, s in cw if s in pq.stems) / len(cw) if cw else 1.0
+    kw = dict(zip(pq.keyword_stems, pq.keyword_weights))
+    total = sum(pq.keyword_weights) or 1.0
+    sw = _content(sent)
+    rel_a, rel_b = cand.start - ev.start, cand.end - ev.start
+    local_hits: dict[str, float] = {}
+    gap = math.inf
+    for i, (a, b, s) in enumerate(sw):
+        if s not in kw or rel_a <= a < rel_b:
+            continue
+        # Distance in content words from the key word to the candidate.
+        inside = [j for j, (x, _, _) in enumerate(sw) if rel_a <= x < rel_b]
+        if inside:
+            d = min(abs(i - inside[0]), abs(i - inside[-1]))
+        else:
+            d = abs(len([1 for x, _, _ in sw if x < rel_a]) - i)
+        gap = min(gap, d)
+        if d <= 6:
+            local_hits[s] = kw[s]
+    fit = 0.0
+    if cand.label and pq.atype in TYPE_LABELS:
+        fit = 1.0 if cand.label in TYPE_LABELS[pq.atype] else -1.0
+    k = cand.kinds
+    n_words = len(words(span))
+    return CandidateFeatures(
+        reader=math.nan if reader is None else reader,
+        reader_vs_null=math.nan if reader is None or null is None else reader - null,
+        reader_vs_best=math.nan if reader is None else reader - best_reader,
+        reader_rank=math.nan if reader_rank is None else float(reader_rank),
+        from_reader=float(bool(k & Kind.READER)),
+        k_entity=float(bool(k & Kind.ENTITY)),
+        k_noun_chunk=float(bool(k & Kind.NOUN_CHUNK)),
+        k_number=float(bool(k & Kind.NUMBER)),
+        k_prep=float(bool(k & Kind.PREP_PHRASE)),
+        k_clause=float(bool(k & Kind.CLAUSE)),
+        k_object=float(bool(k & Kind.OBJECT)),
+        k_appositive=float(bool(k & Kind.APPOSITIVE)),
+        k_quote=float(bool(k & Kind.QUOTE)),
+        k_sentence=float(bool(k & Kind.SENTENCE)),
+        k_subject=float(bool(k & Kind.SUBJECT)),
+        k_predicate=float(bool(k & Kind.PREDICATE)),
+        k_list=float(bool(k & Kind.LIST_ITEM)),
+        label=float(_LABEL_CODE.get(cand.label, 0)),
+        type_fit=fit,
+        has_digit=float(any(c.isdigit() for c in span)),
+        words=float(n_words),
+        sentence_share=len(span) / max(1, len(sent)),
+        position=rel_a / max(1, len(sent)),
+        echo=echo,
+        local=sum(local_hits.values()) / total,
+        gap=float(gap) if gap != math.inf else 99.0,
+        sent_sim=ev.sim,
+        sent_cov=ev.coverage,
+        sent_names=ev.names,
+        sent_rank=float(ev.rank),
+        atype=float(ATYPE_CODE[pq.atype]),
+        wh=float(pq.wh),
+        q_words=float(len(pq.stems)),
+        open_question=float(pq.is_open),
+        null_best=null_best,
+    )
+
+
+def matrix(feats: list[CandidateFeatures]) -> np.ndarray:
+    return np.asarray([f.vector() for f in feats], dtype=np.float32).reshape(len(feats), len(FEATURE_NAMES))

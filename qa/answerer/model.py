@@ -1,0 +1,125 @@
+"""The answerer's model: a folder with the span reader (int8 ONNX), the candidate scorer and the
+no-answer model (scikit-learn), and a manifest of versions, training data and SHA-256 sums.
+
+Loading checks every file against the manifest before it is used, so a truncated download or a
+hand-edited file is refused with a message naming the file and the fix. The scorer file is a
+pickle: load only model folders you made (`qa train`) or that came with docqa.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.answerer.features import FEATURE_NAMES
+from qa.answerer.reader import SpanReader
+from qa.errors import ModelError
+
+MODEL_FORMAT = 1
+MANIFEST = "manifest.json"
+READER_FILE = "reader.int8.onnx"
+SCORER_FILE = "scorer.pkl"
+_FIX = "Re-install docqa to restore the shipped model, or run `qa train` to make a new one."
+
+
+def default_model_dir() -> Path:
+    """The model that ships inside the package."""
+    return Path(__file__).resolve().parent / "model"
+
+
+@dataclass(frozen=True)
+class AnswererModel:
+    """A loaded model: `scorer` predicts a candidate's F1, `noanswer` the chance the answer is right."""
+
+    path: Path
+    reader: SpanReader
+    scorer: Any
+    noanswer: Any
+    threshold: float
+    manifest: dict[str, Any]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_model(
+    out: Path, reader_onnx: Path, scorer: Any, noanswer: Any, threshold: float, meta: dict[str, Any]
+) -> Path:
+    """Write a model folder (reader copied in, scorer pickled, manifest last) and return it."""
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / READER_FILE
+    if reader_onnx.resolve() != target.resolve():
+        target.write_bytes(reader_onnx.read_bytes())
+    with (out / SCORER_FILE).open("wb") as fh:
+        pickle.dump({"scorer": scorer, "noanswer": noanswer}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    import sklearn
+
+    manifest = {
+        "format": MODEL_FORMAT,
+        "features": list(FEATURE_NAMES),
+        "threshold": threshold,
+        "sklearn": sklearn.__version__,
+        "files": {name: sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
+        **meta,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+_cache: dict[Path, AnswererModel] = {}
+_lock = threading.Lock()
+
+
+def load_model(path: Path | None = None, threads: int = 1) -> AnswererModel:
+    """The model at `path` (default: the shipped one), checked and loaded once per process.
+
+    Raises:
+        ModelError: a file is missing or its checksum differs, or the model is of another format
+            or was trained on other features.
+    """
+    folder = (path or default_model_dir()).resolve()
+    with _lock:
+        hit = _cache.get(folder)
+        if hit is not None:
+            return hit
+        model = _load(folder, threads)
+        _cache[folder] = model
+        return model
+
+
+def _load(folder: Path, threads: int) -> AnswererModel:
+    mf = folder / MANIFEST
+    if not mf.is_file():
+        raise ModelError(f"No answerer model at {folder} ({MANIFEST} is missing). {_FIX}")
+    try:
+        manifest = json.loads(mf.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelError(f"The answerer model's {mf} cannot be read ({e}). {_FIX}") from e
+    if manifest.get("format") != MODEL_FORMAT:
+        raise ModelError(f"The answerer model at {folder} has format {manifest.get('format')!r}; "
+                         f"this docqa reads format {MODEL_FORMAT}. {_FIX}")
+    if manifest.get("features") != list(FEATURE_NAMES):
+        raise ModelError(f"The answerer model at {folder} was trained on other features. {_FIX}")
+    for name, digest in (manifest.get("files") or {}).items():
+        f = folder / name
+        if not f.is_file():
+            raise ModelError(f"The answerer model file {f} is missing. {_FIX}")
+        if sha256(f) != digest:
+            raise ModelError(f"The answerer model file {f} is damaged (its checksum differs). {_FIX}")
+    with (folder / SCORER_FILE).open("rb") as fh:
+        parts = pickle.load(fh)  # noqa: S301 - checked against the manifest's SHA-256 above
+    try:
+        reader = SpanReader(folder / READER_FILE, threads=threads)
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ModelError(f"The answerer's reader {folder / READER_FILE} cannot be loaded ({e}). {_FIX}") from e
+    return AnswererModel(folder, reader, parts["scorer"], parts["noanswer"], float(manifest["threshold"]), manifest)

@@ -1,0 +1,129 @@
+"""Fit the candidate scorer and the no-answer model; choose the threshold; report held-out figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qa.answerer.features import CATEGORICAL
+from qa.answerer.scorer import NOANSWER_FEATURES, LearnedScorer, confidence, noanswer_vector
+from qa.training.scorer import Example, candidate_matrix
+
+
+def fit_scorer(examples: Sequence[Example], seed: int = 0) -> Any:
+    """Gradient-boosted trees predicting each candidate's F1 against the gold answers."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    x, y, _ = candidate_matrix(examples)
+    model = HistGradientBoostingRegressor(
+        max_iter=300,
+        learning_rate=0.08,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        categorical_features=np.asarray(CATEGORICAL),
+        random_state=seed,
+    )
+    model.fit(x, y)
+    return model
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One question's top answer under a scorer: its F1, the no-answer model's input, and truth."""
+
+    f1: float
+    answerable: bool
+    vector: list[float]
+    kind: str  # "span" or "sentence"
+
+
+def outcomes(examples: Sequence[Example], scorer_model: Any) -> list[Outcome]:
+    from qa.answerer.candidates import Kind
+
+    scorer = LearnedScorer(scorer_model)
+    out: list[Outcome] = []
+    for ex in examples:
+        ranked = scorer.rank(ex.reading)
+        if not ranked:
+            out.append(Outcome(0.0, ex.answerable, [math.nan] * len(NOANSWER_FEATURES), "span"))
+            continue
+        top = ranked[0]
+        i = ex.reading.candidates.index(
+            next(c for c in ex.reading.candidates if c.cand == top.cand)
+        )
+        kind = "sentence" if top.cand.kinds & Kind.SENTENCE else "span"
+        out.append(Outcome(ex.labels[i], ex.answerable, noanswer_vector(ex.reading, ranked), kind))
+    return out
+
+
+def fit_noanswer(outs: Sequence[Outcome], seed: int = 0) -> Any:
+    """The probability that the top answer is right (F1 >= 0.5): 0 for unanswerable questions."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x = np.asarray([o.vector for o in outs], dtype=np.float32)
+    y = np.asarray([o.answerable and o.f1 >= 0.5 for o in outs], dtype=int)
+    cat = np.zeros(len(NOANSWER_FEATURES), dtype=bool)
+    cat[NOANSWER_FEATURES.index("atype")] = True
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=30, categorical_features=cat,
+        random_state=seed,
+    )
+    model.fit(x, y)
+    return model
+
+
+def probabilities(noanswer: Any, outs: Sequence[Outcome]) -> np.ndarray:
+    x = np.asarray([o.vector for o in outs], dtype=np.float32)
+    return np.asarray(noanswer.predict_proba(x)[:, 1]) if len(outs) else np.zeros(0)
+
+
+def scores_at(outs: Sequence[Outcome], probs: np.ndarray, t: float) -> dict[str, float]:
+    """SQuAD 2.0-style figures at threshold `t`: an abstention on an unanswerable question is right."""
+    f1s, em_na, fa = [], [], []
+    for o, p in zip(outs, probs):
+        answered = p >= t
+        if o.answerable:
+            f1s.append(o.f1 if answered else 0.0)
+            fa.append(0.0 if answered else 1.0)
+        else:
+            f1s.append(0.0 if answered else 1.0)
+            em_na.append(0.0 if answered else 1.0)
+    return {
+        "f1": float(np.mean(f1s)) if f1s else 0.0,
+        "no_answer_accuracy": float(np.mean(em_na)) if em_na else float("nan"),
+        "false_abstain": float(np.mean(fa)) if fa else float("nan"),
+    }
+
+
+def choose_threshold(outs: Sequence[Outcome], probs: np.ndarray, max_false_abstain: float = 0.2) -> float:
+    """The threshold with the best F1 whose false-abstain rate stays within `max_false_abstain`."""
+    best_t, best_f1 = 0.0, -1.0
+    for t in np.arange(0.02, 0.9, 0.01):
+        s = scores_at(outs, probs, float(t))
+        if s["false_abstain"] == s["false_abstain"] and s["false_abstain"] > max_false_abstain:
+            continue
+        if s["f1"] > best_f1:
+            best_t, best_f1 = float(t), s["f1"]
+    return round(best_t, 2)
+
+
+def reliability(outs: Sequence[Outcome], probs: np.ndarray, bins: int = 5) -> list[tuple[str, int, float, float]]:
+    """(bin, questions, mean confidence, share right) per confidence bin: is `confidence` calibrated?"""
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, p in enumerate(probs) if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if not idx:
+            rows.append((f"{lo:.1f}-{hi:.1f}", 0, float("nan"), float("nan")))
+            continue
+        right = [outs[i].answerable and outs[i].f1 >= 0.5 for i in idx]
+        rows.append((f"{lo:.1f}-{hi:.1f}", len(idx), float(np.mean(probs[idx])), float(np.mean(right))))
+    return rows
+
+
+__all__ = ["choose_threshold", "confidence", "fit_noanswer", "fit_scorer", "outcomes", "reliability", "scores_at"]

@@ -1,0 +1,192 @@
+"""`qa train`: reproduce the shipped answerer model from labelled questions.
+
+Pool-format files (SQuAD-style JSON Lines with contexts) are split as `qa.training.pool.split`
+says; gold-format files (`eval/gold.jsonl` style, no contexts) need `--index`: each gold answer is
+found in its listed documents and the passage holding it becomes the context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.training.pool import SHIPPABLE_SOURCES, Answer, Record, read_records, split
+
+log = logging.getLogger("qa.training")
+
+LICENCES = {
+    "squad2.0-dev": "CC BY-SA 4.0",
+    "squad1.1-dev": "CC BY-SA 4.0",
+    "squad2.0-train": "CC BY-SA 4.0",
+    "squad1.1-train": "CC BY-SA 4.0",
+    "squadshifts-newwiki": "CC BY 4.0",
+    "tydiqa-goldp-en": "Apache 2.0",
+    "qed-nq": "CC BY-SA 3.0",
+    "covidqa": "Apache 2.0",
+    "policyqa": "MIT",
+}
+
+
+def _is_pool(path: Path) -> bool:
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for f in files:
+        with f.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    return "context" in json.loads(line)
+    return True
+
+
+def gold_records(paths: Sequence[Path], index_dir: Path) -> list[Record]:
+    """Gold lines turned into pool records: the passage holding each answer is its context.
+
+    Raises:
+        ValueError: a gold line names a document the index lacks.
+    """
+    from qa import store
+    from qa.embed import MODEL_DIM, MODEL_NAME
+    from qa.evaluate import load_gold
+
+    data = store.load(index_dir, MODEL_NAME, MODEL_DIM)
+    out: list[Record] = []
+    rng = random.Random(3)
+    for path in paths:
+        for g in load_gold(path):
+            if not g.answerable:
+                row = rng.randrange(max(1, data.n_passages))
+                p = data.passage(row)
+                out.append(Record(g.id, p.text, g.question, (), "gold-unanswerable", p.doc_id))
+                continue
+            for doc_id in g.sources:
+                if doc_id not in data.doc_index:
+                    raise ValueError(f"{path}: question {g.id} lists {doc_id!r}, which is not in {index_dir}.")
+                text = data.text_of(doc_id)
+                found = [(text.find(a), a) for a in g.answers if a and text.find(a) >= 0]
+                if not found:
+                    continue
+                at, ans = min(found)
+                d = data.doc_index[doc_id]
+                rows = [i for i in range(data.n_passages) if int(data.passages[i]["doc"]) == d]
+                for i in rows:
+                    p = data.passage(i)
+                    if p.start <= at and at + len(ans) <= p.end:
+                        out.append(Record(g.id, p.text, g.question, (Answer(ans, at - p.start),), "gold", doc_id))
+                        break
+                break
+    return out
+
+
+def _bucket(key: str, n: int) -> int:
+    return int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) % n
+
+
+def run(
+    data: Sequence[Path],
+    out: Path,
+    *,
+    no_reader: bool = False,
+    index_dir: Path | None = None,
+    scorer_questions: int = 6000,
+    reader_questions: int = 20000,
+    base_model: Path | None = None,
+    heldout_report: bool = True,
+    work: Path = Path("build/train"),
+) -> dict[str, Any]:
+    """Train what ships and write the model folder `out`; returns the figures it printed.
+
+    Raises:
+        ValueError: gold-format data without `index_dir`, or data that yields no questions.
+    """
+    from qa.answerer.model import READER_FILE, default_model_dir, save_model
+    from qa.answerer.reader import SpanReader
+    from qa.embed import MiniLMEmbedder
+    from qa.training import fit
+    from qa.training import reader as reader_training
+    from qa.training.scorer import build_examples, collections
+
+    t0 = time.time()
+    pool_paths = [p for p in data if _is_pool(p)]
+    gold_paths = [p for p in data if not _is_pool(p)]
+    if gold_paths and index_dir is None:
+        raise ValueError("Gold-format files have no contexts: give --index DIR so answers can be found in documents.")
+    records = list(read_records(pool_paths))
+    if gold_paths and index_dir is not None:
+        records += gold_records(gold_paths, index_dir)
+    if not records:
+        raise ValueError("No training questions in " + ", ".join(map(str, data)) + ".")
+    sp = split(records)
+    user = [r for r in records if r.source.startswith("gold")]
+    train_pool = list(sp.train) + [r for r in user if _bucket(r.id, 7) != 0]
+    work.mkdir(parents=True, exist_ok=True)
+    reader_ids: set[str] = set()
+    if no_reader:
+        reader_onnx = (base_model or default_model_dir()) / READER_FILE
+        ids_file = (base_model or default_model_dir()) / "reader_train_ids.json"
+        if ids_file.is_file():
+            reader_ids = set(json.loads(ids_file.read_text()))
+    else:
+        rng = random.Random(7)
+        unans = [r for r in train_pool if not r.answerable]
+        ans = [r for r in train_pool if r.answerable]
+        rng.shuffle(ans)
+        n_un = min(len(unans), reader_questions // 5)
+        chosen = ans[: max(0, reader_questions - n_un)] + unans[:n_un]
+        reader_ids = {r.id for r in chosen}
+        ckpt = reader_training.train(chosen, work / "reader")
+        reader_onnx = reader_training.export_onnx(ckpt, work / "reader" / READER_FILE)
+    rest = [r for r in train_pool if r.id not in reader_ids]
+    rng = random.Random(11)
+    rng.shuffle(rest)
+    rest = rest[:scorer_questions]
+    log.info("scorer and no-answer model: %d questions the reader never saw", len(rest))
+    embedder = MiniLMEmbedder()
+    reader = SpanReader(reader_onnx, threads=2)
+    examples = build_examples(collections(rest, rng, train_pool), embedder, reader)
+    part = [_bucket(ex.record_id, 20) for ex in examples]
+    a = [ex for ex, b in zip(examples, part) if b < 12]
+    b_ = [ex for ex, b in zip(examples, part) if 12 <= b < 17]
+    c = [ex for ex, b in zip(examples, part) if b >= 17]
+    scorer = fit.fit_scorer(a)
+    noanswer = fit.fit_noanswer(fit.outcomes(b_, scorer))
+    outs_c = fit.outcomes(c, scorer)
+    probs_c = fit.probabilities(noanswer, outs_c)
+    threshold = fit.choose_threshold(outs_c, probs_c)
+    figures: dict[str, Any] = {"validation": {"questions": len(c), **fit.scores_at(outs_c, probs_c, threshold)}}
+    figures["reliability"] = fit.reliability(outs_c, probs_c)
+    print(f"threshold {threshold:.2f} (chosen on {len(c)} validation questions, F1 and false-abstain <= 0.20)")
+    print("validation (paragraph given, training-pool questions held out from both models):", figures["validation"])
+    print("reliability (confidence bin, questions, mean confidence, share right):")
+    for row in figures["reliability"]:
+        print("  ", row)
+    if heldout_report:
+        for name, recs in [*sp.heldout.items(), ("reddit-amazon", sp.domain)]:
+            if not recs:
+                continue
+            exs = build_examples([(r, [r.context], r.answerable) for r in recs], embedder, reader)
+            outs = fit.outcomes(exs, scorer)
+            s = fit.scores_at(outs, fit.probabilities(noanswer, outs), threshold)
+            figures[name] = {"questions": len(recs), **s}
+            print(f"held-out {name} (paragraph given): {figures[name]}")
+    sources = sorted({r.source for r in train_pool})
+    meta = {
+        "trained_on": {s: LICENCES.get(s, "user data") for s in sources},
+        "reader_questions": len(reader_ids),
+        "scorer_questions": len(examples),
+        "minutes": round((time.time() - t0) / 60, 1),
+        "figures": {k: v for k, v in figures.items() if k != "reliability"},
+    }
+    save_model(out, reader_onnx, scorer, noanswer, threshold, meta)
+    (out / "reader_train_ids.json").write_text(json.dumps(sorted(reader_ids)))
+    print(f"wrote {out} in {meta['minutes']} min")
+    return figures
+
+
+def check_shippable(sources: Sequence[str]) -> list[str]:
+    """Sources a shipped model must not be trained on."""
+    return [s for s in sources if s not in SHIPPABLE_SOURCES and not s.startswith("gold")]
