@@ -30,7 +30,9 @@ def _quiet() -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(index_dir=getattr(args, "index", None), k=getattr(args, "k", None))
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None), k=getattr(args, "k", None), model_path=getattr(args, "model", None)
+    )
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -100,6 +102,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_main(args)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from qa.answerer.model import default_model_dir
+    from qa.training.train import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    data = [Path(p) for p in args.data]
+    for p in data:
+        if not p.exists():
+            raise DocQAError(f"{p}: no such file or folder of training data.")
+    try:
+        run(
+            data,
+            Path(args.out) if args.out else default_model_dir(),
+            no_reader=args.no_reader,
+            index_dir=Path(args.index) if args.index else None,
+            scorer_questions=args.questions,
+            reader_questions=args.reader_questions,
+            base_model=Path(args.model) if args.model else None,
+            heldout_report=not args.no_report,
+        )
+    except ValueError as e:
+        raise DocQAError(str(e)) from e
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from web.server import serve
 
@@ -113,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     def index_opt(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--index", metavar="DIR", help="index folder (default: ./index or $QA_INDEX_DIR)")
 
+    def model_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--model", metavar="PATH", help="answerer model folder (default: the shipped one or $QA_MODEL)")
+
     sp = sub.add_parser("ingest", help="add or update documents (folders or files)")
     sp.add_argument("paths", nargs="+", help="folders or .txt/.md/.html/.pdf files")
     index_opt(sp)
@@ -124,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     sp.add_argument("--history", metavar="FILE", help="JSON list of earlier {question, answer} turns")
     index_opt(sp)
+    model_opt(sp)
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("eval", help="score a gold question file")
@@ -132,12 +163,31 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--out", metavar="DIR", help="write report.md, results.jsonl and a chart here")
     index_opt(sp)
+    model_opt(sp)
     sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("train", help="train the answerer model from labelled questions")
+    sp.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="FILE_OR_DIR",
+        help="pool-format JSON Lines (with contexts) or gold files (with --index)",
+    )
+    sp.add_argument("--out", metavar="PATH", help="model folder to write (default: the shipped model's folder)")
+    sp.add_argument("--no-reader", action="store_true", help="keep the reader of --model (or the shipped one)")
+    sp.add_argument("--questions", type=int, default=6000, help="questions for the scorer and no-answer model")
+    sp.add_argument("--reader-questions", type=int, default=20000, help="questions for fine-tuning the reader")
+    sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
+    index_opt(sp)
+    model_opt(sp)
+    sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("serve", help="run the web chat and JSON API")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
     index_opt(sp)
+    model_opt(sp)
     sp.set_defaults(func=cmd_serve)
     return p
 

@@ -13,6 +13,25 @@ from qa.errors import ConfigError
 T = TypeVar("T")
 
 MAX_QUESTION_CHARS = 2000
+# The rule-based answerer's threshold (its confidence is a hand-made score, not a probability).
+RULES_THRESHOLD = 0.35
+
+
+def _float_or_none(raw: str) -> float | None:
+    return float(raw)
+
+
+def _path_or_none(raw: str) -> Path | None:
+    return Path(raw)
+
+
+def _choice(*names: str) -> Callable[[str], str]:
+    def cast(raw: str) -> str:
+        if raw not in names:
+            raise ValueError(raw)
+        return raw
+
+    return cast
 
 
 def _env(name: str, default: T, cast: Callable[[str], T], kind: str) -> T:
@@ -42,8 +61,15 @@ class Settings:
     rrf_k: int = 60
     # Passages the answerer reads (at least k).
     answer_depth: int = 8
-    # Below this confidence the answerer abstains.
-    abstain_threshold: float = 0.35
+    # Below this confidence the answerer abstains; None: the model's own threshold (chosen on held-out
+    # training data), or RULES_THRESHOLD for the rule-based answerer.
+    abstain_threshold: float | None = None
+    # "learned" (the trained model) or "rules" (the hand-tuned answerer it replaced, kept as a baseline).
+    answerer: str = "learned"
+    # How the learned answerer ranks candidates: "learned" (the trees) or "reader" (the span reader alone).
+    scorer: str = "learned"
+    # The answerer's model folder; None: the one shipped inside the package.
+    model_path: Path | None = None
     max_question_chars: int = MAX_QUESTION_CHARS
     max_upload_bytes: int = 20 * 1024 * 1024
     api_key: str | None = None
@@ -55,11 +81,15 @@ class Settings:
         base = cls(
             index_dir=Path(os.environ.get("QA_INDEX_DIR", "index")),
             k=_env("QA_K", 5, int, "a whole number"),
-            abstain_threshold=_env("QA_ABSTAIN_THRESHOLD", cls.abstain_threshold, float, "a number"),
+            abstain_threshold=_env("QA_ABSTAIN_THRESHOLD", None, _float_or_none, "a number"),
+            answerer=_env("QA_ANSWERER", cls.answerer, _choice("learned", "rules"), "learned or rules"),
+            scorer=_env("QA_SCORER", cls.scorer, _choice("learned", "reader"), "learned or reader"),
+            model_path=_env("QA_MODEL", None, _path_or_none, "a folder"),
             max_upload_bytes=_env("QA_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int, "a whole number"),
             api_key=os.environ.get("QA_API_KEY") or None,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
-        if "index_dir" in clean:
-            clean["index_dir"] = Path(str(clean["index_dir"]))
+        for key in ("index_dir", "model_path"):
+            if key in clean:
+                clean[key] = Path(str(clean[key]))
         return replace(base, **clean)  # type: ignore[arg-type]

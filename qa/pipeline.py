@@ -12,7 +12,8 @@ from typing import Any
 
 from qa import store
 from qa.answer import Answerer
-from qa.config import Settings
+from qa.answerer import LearnedAnswerer, load_model
+from qa.config import RULES_THRESHOLD, Settings
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.errors import DocumentNotFoundError, InvalidQuestionError
 from qa.indexer import IngestReport, update_index
@@ -27,7 +28,7 @@ class _Live:
 
     data: store.IndexData
     retriever: Retriever
-    answerer: Answerer
+    answerer: Answerer | LearnedAnswerer
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -54,6 +55,19 @@ def validate_question(question: object, max_chars: int) -> str:
             "The question contains characters that are not valid text (unpaired surrogates)."
         ) from e
     return question.strip()
+
+
+def effective_threshold(settings: Settings) -> float:
+    """`settings.abstain_threshold`, or the default of the answerer the settings choose.
+
+    Raises:
+        ModelError: the learned answerer's model is missing or damaged.
+    """
+    if settings.abstain_threshold is not None:
+        return settings.abstain_threshold
+    if settings.answerer == "rules":
+        return RULES_THRESHOLD
+    return load_model(settings.model_path).threshold
 
 
 class Pipeline:
@@ -87,8 +101,19 @@ class Pipeline:
 
     def _make_live(self, data: store.IndexData) -> _Live:
         retriever = Retriever(data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k)
-        answerer = Answerer(data, self.embedder, abstain_threshold=self.settings.abstain_threshold)
+        answerer: Answerer | LearnedAnswerer
+        if self.settings.answerer == "rules":
+            answerer = Answerer(data, self.embedder, abstain_threshold=self.threshold)
+        else:
+            answerer = LearnedAnswerer(
+                data, self.embedder, load_model(self.settings.model_path), self.threshold, self.settings.scorer
+            )
         return _Live(data, retriever, answerer)
+
+    @property
+    def threshold(self) -> float:
+        """The abstention threshold in force: the setting, else the model's own (or the rules')."""
+        return effective_threshold(self.settings)
 
     @property
     def live(self) -> _Live:

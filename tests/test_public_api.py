@@ -27,9 +27,19 @@ WEB_EXPORTS = {"create_app"}
 # Subcommand -> its flags and positional arguments (argparse dests), `-h` left out.
 CLI_COMMANDS = {
     "ingest": {"paths", "--index"},
-    "ask": {"question", "--json", "-k", "--history", "--index"},
-    "eval": {"--gold", "-k", "--json", "--out", "--index"},
-    "serve": {"--host", "--port", "--index"},
+    "ask": {"question", "--json", "-k", "--history", "--index", "--model"},
+    "eval": {"--gold", "-k", "--json", "--out", "--index", "--model"},
+    "train": {
+        "--data",
+        "--out",
+        "--no-reader",
+        "--questions",
+        "--reader-questions",
+        "--no-report",
+        "--index",
+        "--model",
+    },
+    "serve": {"--host", "--port", "--index", "--model"},
 }
 
 ANSWER_KEYS = {
@@ -43,6 +53,7 @@ ANSWER_KEYS = {
     "conflicting",
     "alternatives",
     "resolved_question",
+    "answer_kind",
 }
 CITATION_KEYS = {"doc_id", "title", "start", "end", "text", "sentence", "sentence_start", "score"}
 PASSAGE_KEYS = {"doc_id", "start", "end", "text", "score"}

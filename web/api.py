@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AfterValidator, BaseModel, Field
@@ -74,7 +74,9 @@ class Alternative(BaseModel):
 class AskResponse(BaseModel):
     question: str
     answer: str | None = Field(description="The short span, or null when the assistant abstains.")
-    confidence: float
+    confidence: float = Field(
+        description="Probability (0..1) that the answer is right; below the threshold it abstains."
+    )
     abstained: bool
     citations: list[Citation]
     passages: list[PassageOut]
@@ -82,6 +84,11 @@ class AskResponse(BaseModel):
     conflicting: bool = Field(description="True when sources give different answers; see `alternatives`.")
     alternatives: list[Alternative]
     resolved_question: str | None = Field(description="The follow-up rewritten with its antecedent, if any.")
+    answer_kind: Literal["span", "sentence"] | None = Field(
+        default=None,
+        description='"span" for a short answer, "sentence" when a whole sentence answers (open questions), '
+        "null when the assistant abstains.",
+    )
 
 
 class DocumentSummary(BaseModel):

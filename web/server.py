@@ -27,7 +27,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from web.app import create_app
 
-    settings = Settings.from_env(index_dir=args.index)
+    settings = Settings.from_env(index_dir=args.index, model_path=getattr(args, "model", None))
     store.current_generation(settings.index_dir)  # a missing index fails now, not after loading the model
     pipeline = Pipeline(settings).load()
     pipeline.embedder.encode(["warm-up"], batch_size=1)  # the first real question shouldn't pay for it

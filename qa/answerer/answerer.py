@@ -25,8 +25,15 @@ from qa.text import skeleton
 
 # Answer types whose values can disagree between sources (counts, amounts, dates).
 VALUE_TYPES = frozenset(
-    {AnswerType.COUNT, AnswerType.MONEY, AnswerType.QUANTITY, AnswerType.DISTANCE, AnswerType.DURATION,
-     AnswerType.AGE, AnswerType.DATE}
+    {
+        AnswerType.COUNT,
+        AnswerType.MONEY,
+        AnswerType.QUANTITY,
+        AnswerType.DISTANCE,
+        AnswerType.DURATION,
+        AnswerType.AGE,
+        AnswerType.DATE,
+    }
 )
 _NUM = re.compile(r"\d[\d,.]*")
 
@@ -37,7 +44,11 @@ class LearnedAnswerer:
     name = "learned"
 
     def __init__(
-        self, data: IndexData, embedder: Any, model: AnswererModel, abstain_threshold: float | None = None,
+        self,
+        data: IndexData,
+        embedder: Any,
+        model: AnswererModel,
+        abstain_threshold: float | None = None,
         scorer: str = "learned",
     ) -> None:
         self.data = data
@@ -127,7 +138,9 @@ class LearnedAnswerer:
             key = self._key(self.data.texts[s.cand.doc][s.cand.start : s.cand.end])
             for g, k in zip(groups, keys):
                 lead = g[0]
-                same_place = lead.cand.doc == s.cand.doc and lead.cand.start < s.cand.end and s.cand.start < lead.cand.end
+                same_place = (
+                    lead.cand.doc == s.cand.doc and lead.cand.start < s.cand.end and s.cand.start < lead.cand.end
+                )
                 if key == k or same_place:
                     g.append(s)
                     break
@@ -169,4 +182,3 @@ class LearnedAnswerer:
                 )
             )
         return out
-

@@ -134,7 +134,7 @@ def featurize(
     rel_a, rel_b = cand.start - ev.start, cand.end - ev.start
     local_hits: dict[str, float] = {}
     gap = math.inf
-    for i, (a, b, s) in enumerate(sw):
+    for i, (a, _, s) in enumerate(sw):
         if s not in kw or rel_a <= a < rel_b:
             continue
         # Distance in content words from the key word to the candidate.

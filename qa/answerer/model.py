@@ -106,8 +106,10 @@ def _load(folder: Path, threads: int) -> AnswererModel:
     except (OSError, ValueError) as e:
         raise ModelError(f"The answerer model's {mf} cannot be read ({e}). {_FIX}") from e
     if manifest.get("format") != MODEL_FORMAT:
-        raise ModelError(f"The answerer model at {folder} has format {manifest.get('format')!r}; "
-                         f"this docqa reads format {MODEL_FORMAT}. {_FIX}")
+        raise ModelError(
+            f"The answerer model at {folder} has format {manifest.get('format')!r}; "
+            f"this docqa reads format {MODEL_FORMAT}. {_FIX}"
+        )
     if manifest.get("features") != list(FEATURE_NAMES):
         raise ModelError(f"The answerer model at {folder} was trained on other features. {_FIX}")
     for name, digest in (manifest.get("files") or {}).items():

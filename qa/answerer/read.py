@@ -8,7 +8,7 @@ reader's spans and the parse's candidates from those windows, and describes each
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -105,10 +105,7 @@ def measure(
         )
     order = sorted(range(len(out)), key=lambda i: -(0.6 * out[i].sim + 0.4 * out[i].coverage + 0.1 * out[i].names))
     ranked = [out[i] for i in order]
-    return [
-        SentenceEvidence(**{**e.__dict__, "rank": n})  # type: ignore[arg-type]
-        for n, e in enumerate(ranked)
-    ]
+    return [replace(e, rank=n) for n, e in enumerate(ranked)]
 
 
 def windows_for(
@@ -174,8 +171,11 @@ def read(
             key = (sp.doc, a, b)
             if key in cands:
                 c, ev, w = cands[key]
-                cands[key] = (Candidate(c.doc, c.start, c.end, c.sent_start, c.sent_end, c.kinds | Kind.READER,
-                                        c.label), ev, w)
+                cands[key] = (
+                    Candidate(c.doc, c.start, c.end, c.sent_start, c.sent_end, c.kinds | Kind.READER, c.label),
+                    ev,
+                    w,
+                )
                 continue
             ev = next(e for e, w in inside if w is ws and e.start <= a and b <= e.end)
             cands[key] = (Candidate(sp.doc, a, b, ev.start, ev.end, int(Kind.READER)), ev, ws)
@@ -186,8 +186,7 @@ def read(
     out: list[Scored] = []
     for key, (c, ev, ws) in cands.items():
         r = reader_scores[key]
-        f = featurize(pq, c, ev, texts[c.doc], r, ws.null, best, rank_of.get(r) if r is not None else None,
-                      null_best)
+        f = featurize(pq, c, ev, texts[c.doc], r, ws.null, best, rank_of.get(r) if r is not None else None, null_best)
         out.append(Scored(c, f, ev))
     return Reading(tuple(evidence), tuple(out), null_best)
 

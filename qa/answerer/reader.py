@@ -115,21 +115,21 @@ class SpanReader:
             return []
         q_ids = self._encode(" ".join(question.split())).ids[:MAX_QUESTION_TOKENS]
         room = MAX_LEN - len(q_ids) - 3
-        rows: list[tuple[list[int], list[int], np.ndarray, np.ndarray]] = []
+        rows: list[tuple[list[int], list[int], np.ndarray, np.ndarray]] = []  # ids, types, token offsets
         for w in windows:
             enc = self._encode(w.text)
             ids = enc.ids[:room]
             offs = np.asarray(enc.offsets[:room], dtype=np.int64).reshape(-1, 2)
             seq = [self._cls, *q_ids, self._sep, *ids, self._sep]
-            types = [0] * (len(q_ids) + 2) + [1] * (len(ids) + 1)
-            rows.append((seq, types, offs[:, 0] + w.start, offs[:, 1] + w.start))
+            segs = [0] * (len(q_ids) + 2) + [1] * (len(ids) + 1)
+            rows.append((seq, segs, offs[:, 0] + w.start, offs[:, 1] + w.start))
         n = max(len(r[0]) for r in rows)
         input_ids = np.zeros((len(rows), n), dtype=np.int64)
         types = np.zeros((len(rows), n), dtype=np.int64)
         mask = np.zeros((len(rows), n), dtype=np.int64)
         for r, (seq, tt, _, _) in enumerate(rows):
-            input_ids[r, : len(seq)] = seq
-            types[r, : len(tt)] = tt
+            input_ids[r, : len(seq)] = np.asarray(seq, dtype=np.int64)
+            types[r, : len(tt)] = np.asarray(tt, dtype=np.int64)
             mask[r, : len(seq)] = 1
         start, end = self._session.run(
             ["start_logits", "end_logits"],

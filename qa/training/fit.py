@@ -53,9 +53,7 @@ def outcomes(examples: Sequence[Example], scorer_model: Any) -> list[Outcome]:
             out.append(Outcome(0.0, ex.answerable, [math.nan] * len(NOANSWER_FEATURES), "span"))
             continue
         top = ranked[0]
-        i = ex.reading.candidates.index(
-            next(c for c in ex.reading.candidates if c.cand == top.cand)
-        )
+        i = ex.reading.candidates.index(next(c for c in ex.reading.candidates if c.cand == top.cand))
         kind = "sentence" if top.cand.kinds & Kind.SENTENCE else "span"
         out.append(Outcome(ex.labels[i], ex.answerable, noanswer_vector(ex.reading, ranked), kind))
     return out
@@ -70,7 +68,11 @@ def fit_noanswer(outs: Sequence[Outcome], seed: int = 0) -> Any:
     cat = np.zeros(len(NOANSWER_FEATURES), dtype=bool)
     cat[NOANSWER_FEATURES.index("atype")] = True
     model = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=30, categorical_features=cat,
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        min_samples_leaf=30,
+        categorical_features=cat,
         random_state=seed,
     )
     model.fit(x, y)

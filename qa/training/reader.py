@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import random
 import sys
@@ -18,8 +17,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from qa.training.pool import Record, read_records, split
 
@@ -108,9 +105,7 @@ def make_model(torch: Any) -> Any:
     return SpanReader()
 
 
-def _batches(
-    windows: list[tuple[list[int], list[int], int, int]], batch: int, rng: random.Random
-) -> list[list[int]]:
+def _batches(windows: list[tuple[list[int], list[int], int, int]], batch: int, rng: random.Random) -> list[list[int]]:
     """Batches of similar length (less padding), in random order."""
     order = sorted(range(len(windows)), key=lambda i: (len(windows[i][0]), rng.random()))
     groups = [order[i : i + batch] for i in range(0, len(order), batch)]
@@ -154,8 +149,9 @@ def train(
     t0 = time.time()
     windows = build_windows(tok, records, rng)
     pos = sum(1 for w in windows if w[2] > 0)
-    log.info("windows: %d (%d with the answer) from %d questions in %.0fs", len(windows), pos, len(records),
-             time.time() - t0)
+    log.info(
+        "windows: %d (%d with the answer) from %d questions in %.0fs", len(windows), pos, len(records), time.time() - t0
+    )
     model = make_model(torch)
     model.train()
     no_decay = ("bias", "LayerNorm.weight")
@@ -198,8 +194,14 @@ def train(
             running = 0.98 * running + 0.02 * lv if step > 1 else lv
             if step % 20 == 0:
                 el = time.time() - t0
-                log.info("step %d/%d loss %.3f  %.1f min elapsed, %.1f min left", step, total, running, el / 60,
-                         el / step * (total - step) / 60)
+                log.info(
+                    "step %d/%d loss %.3f  %.1f min elapsed, %.1f min left",
+                    step,
+                    total,
+                    running,
+                    el / 60,
+                    el / step * (total - step) / 60,
+                )
             if step % checkpoint_every == 0:
                 torch.save(model.state_dict(), ckpt)
         rng.shuffle(groups)

@@ -42,9 +42,9 @@ class Example:
     texts: tuple[str, ...]
 
 
-def collections(records: Sequence[Record], rng: random.Random, all_records: Sequence[Record]) -> list[
-    tuple[Record, list[str], bool]
-]:
+def collections(
+    records: Sequence[Record], rng: random.Random, all_records: Sequence[Record]
+) -> list[tuple[Record, list[str], bool]]:
     """(record, documents, answerable) per example: the context, distractors, or distractors only."""
     by_group: dict[str, list[str]] = defaultdict(list)
     for r in all_records:
@@ -91,7 +91,7 @@ def build_examples(
             pq = parse_question(rec.question)
             ev = measure(pq, qv, raws, vecs, docs, name_skeletons(pq, rec.question))
             doc_sents = {d: [(s.start, s.end) for s in split_sentences(t)] for d, t in enumerate(docs)}
-            reading = read(pq, ev, docs, lambda d: doc_sents[d], reader)
+            reading = read(pq, ev, docs, doc_sents.__getitem__, reader)
             golds = [a.text for a in rec.answers] if answerable else []
             labels = tuple(
                 f1_score(docs[s.cand.doc][s.cand.start : s.cand.end], golds) if golds else 0.0
