@@ -45,7 +45,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for r in roots:
         check_root(r)
     pipe = Pipeline(settings)
-    report = pipe.ingest(roots=roots, warn=lambda m: print(m, file=sys.stderr))
+    report = pipe.ingest(roots=roots, warn=lambda m: print(m, file=sys.stderr), reload=False)
     print(report.summary())
     return 0
 

@@ -15,6 +15,7 @@ T = TypeVar("T")
 MAX_QUESTION_CHARS = 2000
 # The rule-based answerer's threshold (its confidence is a hand-made score, not a probability).
 RULES_THRESHOLD = 0.35
+SCORER_NAMES = ("learned", "features", "reader")
 
 
 def _float_or_none(raw: str) -> float | None:
@@ -66,7 +67,8 @@ class Settings:
     abstain_threshold: float | None = None
     # "learned" (the trained model) or "rules" (the hand-tuned answerer it replaced, kept as a baseline).
     answerer: str = "learned"
-    # How the learned answerer ranks candidates: "learned" (the trees) or "reader" (the span reader alone).
+    # How the learned answerer ranks candidates: "learned" (trees over all features), "features" (trees
+    # without the reader's scores) or "reader" (the span reader alone); each has its own no-answer model.
     scorer: str = "learned"
     # The answerer's model folder; None: the one shipped inside the package.
     model_path: Path | None = None
@@ -83,7 +85,9 @@ class Settings:
             k=_env("QA_K", 5, int, "a whole number"),
             abstain_threshold=_env("QA_ABSTAIN_THRESHOLD", None, _float_or_none, "a number"),
             answerer=_env("QA_ANSWERER", cls.answerer, _choice("learned", "rules"), "learned or rules"),
-            scorer=_env("QA_SCORER", cls.scorer, _choice("learned", "reader"), "learned or reader"),
+            scorer=_env(
+                "QA_SCORER", cls.scorer, _choice("learned", "features", "reader"), "learned, features or reader"
+            ),
             model_path=_env("QA_MODEL", None, _path_or_none, "a folder"),
             max_upload_bytes=_env("QA_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int, "a whole number"),
             api_key=os.environ.get("QA_API_KEY") or None,

@@ -67,7 +67,7 @@ def effective_threshold(settings: Settings) -> float:
         return settings.abstain_threshold
     if settings.answerer == "rules":
         return RULES_THRESHOLD
-    return load_model(settings.model_path).threshold
+    return load_model(settings.model_path).variant(settings.scorer).threshold
 
 
 class Pipeline:
@@ -136,6 +136,7 @@ class Pipeline:
         uploads: Sequence[tuple[str, bytes]] = (),
         remove: Sequence[str] = (),
         warn: Any = None,
+        reload: bool = True,
     ) -> IngestReport:
         """Add, replace or remove documents, then make the new index generation live.
 
@@ -144,6 +145,7 @@ class Pipeline:
             uploads: (doc_id, file bytes) pairs, as the web upload sends them.
             remove: ids of documents to delete.
             warn: called with one line per file skipped; the default logs a warning.
+            reload: make the new generation live here (a one-shot `qa ingest` has no use for it).
 
         Returns:
             What was added, replaced, removed and skipped.
@@ -156,7 +158,7 @@ class Pipeline:
         if warn is not None:
             kwargs["warn"] = warn
         report = update_index(self.settings, self.embedder, **kwargs)
-        if report.changed or self._live is None:
+        if reload and (report.changed or self._live is None):
             self.load()
         return report
 

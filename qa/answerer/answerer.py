@@ -54,8 +54,9 @@ class LearnedAnswerer:
         self.data = data
         self.state = AnswerState(data, embedder)
         self.model = model
-        self.scorer: Scorer = get_scorer(scorer, model.scorer)
-        self.threshold = model.threshold if abstain_threshold is None else abstain_threshold
+        self.variant = model.variant(scorer)
+        self.scorer: Scorer = get_scorer(scorer, self.variant.scorer)
+        self.threshold = self.variant.threshold if abstain_threshold is None else abstain_threshold
 
     def warm_up(self) -> int:
         return self.state.warm_up()
@@ -92,7 +93,7 @@ class LearnedAnswerer:
         ranked = self.scorer.rank(reading)
         if not ranked:
             return result
-        conf = confidence(self.model.noanswer, reading, ranked)
+        conf = confidence(self.variant.noanswer, reading, ranked)
         result.confidence = round(conf, 4)
         if conf < self.threshold:
             return result

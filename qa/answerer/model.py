@@ -33,15 +33,39 @@ def default_model_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class AnswererModel:
-    """A loaded model: `scorer` predicts a candidate's F1, `noanswer` the chance the answer is right."""
+class Variant:
+    """One way of scoring: `scorer` predicts a candidate's F1 (None: the reader alone ranks),
+    `noanswer` the chance that the top answer is right, abstaining below `threshold`."""
 
-    path: Path
-    reader: SpanReader
     scorer: Any
     noanswer: Any
     threshold: float
+
+
+@dataclass(frozen=True)
+class AnswererModel:
+    """A loaded model: the reader and one `Variant` per scorer name ("learned" is the default)."""
+
+    path: Path
+    reader: SpanReader
+    variants: dict[str, Variant]
     manifest: dict[str, Any]
+
+    @property
+    def threshold(self) -> float:
+        return self.variants["learned"].threshold
+
+    def variant(self, name: str) -> Variant:
+        """The variant called `name`.
+
+        Raises:
+            ModelError: this model has no such variant.
+        """
+        if name not in self.variants:
+            raise ModelError(
+                f"The answerer model at {self.path} has no {name!r} scorer; it has {', '.join(sorted(self.variants))}."
+            )
+        return self.variants[name]
 
 
 def sha256(path: Path) -> str:
@@ -52,22 +76,24 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_model(
-    out: Path, reader_onnx: Path, scorer: Any, noanswer: Any, threshold: float, meta: dict[str, Any]
-) -> Path:
+def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta: dict[str, Any]) -> Path:
     """Write a model folder (reader copied in, scorer pickled, manifest last) and return it."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / READER_FILE
     if reader_onnx.resolve() != target.resolve():
         target.write_bytes(reader_onnx.read_bytes())
     with (out / SCORER_FILE).open("wb") as fh:
-        pickle.dump({"scorer": scorer, "noanswer": noanswer}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(
+            {name: (v.scorer, v.noanswer, v.threshold) for name, v in variants.items()},
+            fh,
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
     import sklearn
 
     manifest = {
         "format": MODEL_FORMAT,
         "features": list(FEATURE_NAMES),
-        "threshold": threshold,
+        "thresholds": {name: v.threshold for name, v in variants.items()},
         "sklearn": sklearn.__version__,
         "files": {name: sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
         **meta,
@@ -124,4 +150,7 @@ def _load(folder: Path, threads: int) -> AnswererModel:
         reader = SpanReader(folder / READER_FILE, threads=threads)
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise ModelError(f"The answerer's reader {folder / READER_FILE} cannot be loaded ({e}). {_FIX}") from e
-    return AnswererModel(folder, reader, parts["scorer"], parts["noanswer"], float(manifest["threshold"]), manifest)
+    variants = {name: Variant(sc, na, float(t)) for name, (sc, na, t) in parts.items()}
+    if "learned" not in variants:
+        raise ModelError(f"The answerer model at {folder} has no 'learned' scorer. {_FIX}")
+    return AnswererModel(folder, reader, variants, manifest)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qa.answerer.features import FEATURE_NAMES, matrix
+from qa.answerer.features import CATEGORICAL, FEATURE_NAMES, matrix
 from qa.answerer.read import Reading, Scored
 
 # Question-level evidence the no-answer model reads, from the two best candidates.
@@ -48,18 +48,35 @@ class Scorer(Protocol):
     def rank(self, reading: Reading) -> list[Scored]: ...
 
 
+READER_FEATURES = tuple(i for i, n in enumerate(FEATURE_NAMES) if n.startswith("reader") or n in ("null_best",))
+
+
+def blank_reader(x: np.ndarray) -> np.ndarray:
+    """`x` without the reader's feature columns: the feature-only variant never sees them."""
+    y: np.ndarray = np.delete(x, list(READER_FEATURES), axis=1)
+    return y
+
+
+def categorical_mask(use_reader: bool) -> np.ndarray:
+    """Which columns are categorical, for the matrix with or without the reader's features."""
+    mask = np.asarray(CATEGORICAL, dtype=bool)
+    return mask if use_reader else np.delete(mask, list(READER_FEATURES))
+
+
 class LearnedScorer:
-    """Candidates ranked by the predicted F1 of the trained trees."""
+    """Candidates ranked by the predicted F1 of the trained trees (with or without the reader's scores)."""
 
-    name = "learned"
-
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, use_reader: bool = True) -> None:
         self._model = model
+        self._use_reader = use_reader
+        self.name = "learned" if use_reader else "features"
 
     def rank(self, reading: Reading) -> list[Scored]:
         if not reading.candidates:
             return []
         x = matrix([c.features for c in reading.candidates])
+        if not self._use_reader:
+            x = blank_reader(x)
         pred = np.asarray(self._model.predict(x), dtype=np.float64)
         ranked = [replace(c, score=float(p)) for c, p in zip(reading.candidates, pred)]
         ranked.sort(key=lambda c: -c.score)
@@ -118,14 +135,20 @@ def confidence(noanswer: Any, reading: Reading, ranked: Sequence[Scored]) -> flo
     return float(noanswer.predict_proba(x)[0, 1])
 
 
+SCORERS = ("learned", "features", "reader")
+
+
 def get_scorer(name: str, model: Any) -> Scorer:
-    """The scorer called `name` ("learned" or "reader").
+    """The scorer called `name`: "learned" (trees over all features, the reader's included),
+    "features" (trees over the parse and evidence features alone) or "reader" (the reader alone).
 
     Raises:
         ValueError: an unknown name.
     """
     if name == "learned":
         return LearnedScorer(model)
+    if name == "features":
+        return LearnedScorer(model, use_reader=False)
     if name == "reader":
         return ReaderScorer()
-    raise ValueError(f"Unknown scorer {name!r}; use 'learned' or 'reader'.")
+    raise ValueError(f"Unknown scorer {name!r}; use one of {', '.join(SCORERS)}.")

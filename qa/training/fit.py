@@ -9,23 +9,24 @@ from typing import Any
 
 import numpy as np
 
-from qa.answerer.features import CATEGORICAL
-from qa.answerer.scorer import NOANSWER_FEATURES, LearnedScorer, confidence, noanswer_vector
+from qa.answerer.scorer import NOANSWER_FEATURES, Scorer, blank_reader, categorical_mask, confidence, noanswer_vector
 from qa.training.scorer import Example, candidate_matrix
 
 
-def fit_scorer(examples: Sequence[Example], seed: int = 0) -> Any:
+def fit_scorer(examples: Sequence[Example], seed: int = 0, use_reader: bool = True) -> Any:
     """Gradient-boosted trees predicting each candidate's F1 against the gold answers."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     x, y, _ = candidate_matrix(examples)
+    if not use_reader:
+        x = blank_reader(x)
     model = HistGradientBoostingRegressor(
         max_iter=300,
         learning_rate=0.08,
         max_leaf_nodes=31,
         min_samples_leaf=40,
         l2_regularization=1.0,
-        categorical_features=np.asarray(CATEGORICAL),
+        categorical_features=categorical_mask(use_reader),
         random_state=seed,
     )
     model.fit(x, y)
@@ -42,10 +43,10 @@ class Outcome:
     kind: str  # "span" or "sentence"
 
 
-def outcomes(examples: Sequence[Example], scorer_model: Any) -> list[Outcome]:
+def outcomes(examples: Sequence[Example], scorer: Scorer) -> list[Outcome]:
+    """Each question's top answer under `scorer`, with what the no-answer model reads about it."""
     from qa.answerer.candidates import Kind
 
-    scorer = LearnedScorer(scorer_model)
     out: list[Outcome] = []
     for ex in examples:
         ranked = scorer.rank(ex.reading)

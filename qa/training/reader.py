@@ -247,11 +247,24 @@ def export_onnx(ckpt: Path, out: Path, quantize: bool = True) -> Path:
     return out
 
 
+def sample_questions(train_pool: Sequence[Record], n: int, seed: int = 7) -> list[Record]:
+    """The reader's training questions: every unanswerable one up to a fifth of `n` (they are rare
+    and teach "no answer"), the rest answerable, drawn at random."""
+    rng = random.Random(seed)
+    unans = [r for r in train_pool if not r.answerable]
+    ans = [r for r in train_pool if r.answerable]
+    rng.shuffle(ans)
+    n_un = min(len(unans), n // 5)
+    chosen = ans[: max(0, n - n_un)] + unans[:n_un]
+    rng.shuffle(chosen)
+    return chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data", type=Path, nargs="+", default=[Path("../shared/qa-train/pool.jsonl")])
     p.add_argument("--out", type=Path, default=Path("build/reader"))
-    p.add_argument("--questions", type=int, default=24000, help="training questions sampled from the train split")
+    p.add_argument("--questions", type=int, default=20000, help="training questions sampled from the train split")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -263,16 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ckpt = args.out / "reader.pt"
     if not args.export_only:
         records = list(read_records(args.data))
-        sp = split(records)
-        rng = random.Random(7)
-        pool = list(sp.train)
-        # Keep every unanswerable question (rare, and what teaches "no answer"); sample the rest.
-        unans = [r for r in pool if not r.answerable]
-        ans = [r for r in pool if r.answerable]
-        rng.shuffle(ans)
-        n_ans = max(0, min(len(ans), args.questions - min(len(unans), args.questions // 5)))
-        chosen = ans[:n_ans] + unans[: args.questions // 5]
-        rng.shuffle(chosen)
+        chosen = sample_questions(list(split(records).train), args.questions)
         (args.out).mkdir(parents=True, exist_ok=True)
         (args.out / "train_ids.json").write_text(json.dumps(sorted(r.id for r in chosen)))
         log.info("training on %d questions (%d unanswerable)", len(chosen), sum(not r.answerable for r in chosen))

@@ -103,8 +103,9 @@ def run(
     Raises:
         ValueError: gold-format data without `index_dir`, or data that yields no questions.
     """
-    from qa.answerer.model import READER_FILE, default_model_dir, save_model
+    from qa.answerer.model import READER_FILE, Variant, default_model_dir, save_model
     from qa.answerer.reader import SpanReader
+    from qa.answerer.scorer import SCORERS, get_scorer
     from qa.embed import MiniLMEmbedder
     from qa.training import fit
     from qa.training import reader as reader_training
@@ -131,12 +132,7 @@ def run(
         if ids_file.is_file():
             reader_ids = set(json.loads(ids_file.read_text()))
     else:
-        rng = random.Random(7)
-        unans = [r for r in train_pool if not r.answerable]
-        ans = [r for r in train_pool if r.answerable]
-        rng.shuffle(ans)
-        n_un = min(len(unans), reader_questions // 5)
-        chosen = ans[: max(0, reader_questions - n_un)] + unans[:n_un]
+        chosen = reader_training.sample_questions(train_pool, reader_questions)
         reader_ids = {r.id for r in chosen}
         ckpt = reader_training.train(chosen, work / "reader")
         reader_onnx = reader_training.export_onnx(ckpt, work / "reader" / READER_FILE)
@@ -152,39 +148,58 @@ def run(
     a = [ex for ex, b in zip(examples, part) if b < 12]
     b_ = [ex for ex, b in zip(examples, part) if 12 <= b < 17]
     c = [ex for ex, b in zip(examples, part) if b >= 17]
-    scorer = fit.fit_scorer(a)
-    noanswer = fit.fit_noanswer(fit.outcomes(b_, scorer))
-    outs_c = fit.outcomes(c, scorer)
-    probs_c = fit.probabilities(noanswer, outs_c)
-    threshold = fit.choose_threshold(outs_c, probs_c)
-    figures: dict[str, Any] = {"validation": {"questions": len(c), **fit.scores_at(outs_c, probs_c, threshold)}}
-    figures["reliability"] = fit.reliability(outs_c, probs_c)
-    print(f"threshold {threshold:.2f} (chosen on {len(c)} validation questions, F1 and false-abstain <= 0.20)")
-    print("validation (paragraph given, training-pool questions held out from both models):", figures["validation"])
-    print("reliability (confidence bin, questions, mean confidence, share right):")
-    for row in figures["reliability"]:
-        print("  ", row)
+    variants: dict[str, Variant] = {}
+    scorers: dict[str, Any] = {}
+    figures: dict[str, Any] = {}
+    for name in SCORERS:
+        model = None if name == "reader" else fit.fit_scorer(a, use_reader=name == "learned")
+        scorer = get_scorer(name, model)
+        noanswer = fit.fit_noanswer(fit.outcomes(b_, scorer))
+        outs_c = fit.outcomes(c, scorer)
+        probs_c = fit.probabilities(noanswer, outs_c)
+        threshold = fit.choose_threshold(outs_c, probs_c)
+        variants[name] = Variant(model, noanswer, threshold)
+        scorers[name] = scorer
+        figures[name] = {"validation": {"questions": len(c), **fit.scores_at(outs_c, probs_c, threshold)}}
+        figures[name]["reliability"] = fit.reliability(outs_c, probs_c)
+        print(
+            f"[{name}] threshold {threshold:.2f} (chosen on {len(c)} validation questions: best F1 with "
+            "false-abstain <= 0.20)"
+        )
+        print(
+            f"[{name}] validation (paragraph given; questions neither model trained on):",
+            _fmt(figures[name]["validation"]),
+        )
+        print(f"[{name}] reliability (confidence bin, questions, mean confidence, share right):")
+        for row in figures[name]["reliability"]:
+            print("    ", row)
     if heldout_report:
-        for name, recs in [*sp.heldout.items(), ("reddit-amazon", sp.domain)]:
+        for set_name, recs in [*sp.heldout.items(), ("reddit-amazon", sp.domain)]:
             if not recs:
                 continue
             exs = build_examples([(r, [r.context], r.answerable) for r in recs], embedder, reader)
-            outs = fit.outcomes(exs, scorer)
-            s = fit.scores_at(outs, fit.probabilities(noanswer, outs), threshold)
-            figures[name] = {"questions": len(recs), **s}
-            print(f"held-out {name} (paragraph given): {figures[name]}")
+            for name, scorer in scorers.items():
+                outs = fit.outcomes(exs, scorer)
+                v = variants[name]
+                res = {"questions": len(recs), **fit.scores_at(outs, fit.probabilities(v.noanswer, outs), v.threshold)}
+                figures[name][set_name] = res
+                print(f"[{name}] held-out {set_name} (paragraph given): {_fmt(res)}")
     sources = sorted({r.source for r in train_pool})
     meta = {
         "trained_on": {s: LICENCES.get(s, "user data") for s in sources},
         "reader_questions": len(reader_ids),
         "scorer_questions": len(examples),
         "minutes": round((time.time() - t0) / 60, 1),
-        "figures": {k: v for k, v in figures.items() if k != "reliability"},
+        "figures": {n: {k: v for k, v in f.items() if k != "reliability"} for n, f in figures.items()},
     }
-    save_model(out, reader_onnx, scorer, noanswer, threshold, meta)
+    save_model(out, reader_onnx, variants, meta)
     (out / "reader_train_ids.json").write_text(json.dumps(sorted(reader_ids)))
     print(f"wrote {out} in {meta['minutes']} min")
     return figures
+
+
+def _fmt(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items())
 
 
 def check_shippable(sources: Sequence[str]) -> list[str]:
