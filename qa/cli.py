@@ -106,7 +106,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from qa.answerer.model import default_model_dir
     from qa.training.train import run
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    # Training runs for a long time: show its progress, line by line even when redirected to a file.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    train_log = logging.getLogger("qa.training")
+    train_log.addHandler(handler)
+    train_log.setLevel(logging.INFO)
     data = [Path(p) for p in args.data]
     for p in data:
         if not p.exists():
@@ -176,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--out", metavar="PATH", help="model folder to write (default: the shipped model's folder)")
     sp.add_argument("--no-reader", action="store_true", help="keep the reader of --model (or the shipped one)")
-    sp.add_argument("--questions", type=int, default=6000, help="questions for the scorer and no-answer model")
+    sp.add_argument("--questions", type=int, default=5000, help="questions for the scorer and no-answer model")
     sp.add_argument("--reader-questions", type=int, default=20000, help="questions for fine-tuning the reader")
     sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
     index_opt(sp)

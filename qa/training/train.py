@@ -92,7 +92,7 @@ def run(
     *,
     no_reader: bool = False,
     index_dir: Path | None = None,
-    scorer_questions: int = 6000,
+    scorer_questions: int = 5000,
     reader_questions: int = 20000,
     base_model: Path | None = None,
     heldout_report: bool = True,
