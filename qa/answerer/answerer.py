@@ -151,15 +151,16 @@ class LearnedAnswerer:
         return groups
 
     def _disagrees(self, best: list[Scored], other: list[Scored]) -> bool:
-        """A rival figure from another document, scored nearly as well, with different numbers."""
+        """A rival figure from another document, in a sentence that covers the question as well,
+        scored at least half as well, with different numbers."""
         b, o = best[0], other[0]
-        if o.score < 0.75 * b.score or o.features.type_fit < 1.0:
+        if o.score < 0.5 * b.score or o.evidence.coverage < 0.75 * b.evidence.coverage:
             return False
-        if {s.cand.doc for s in best} & {s.cand.doc for s in other}:
+        if b.cand.doc == o.cand.doc:
             return False
-        tb = self.data.texts[b.cand.doc][b.cand.start : b.cand.end]
-        to = self.data.texts[o.cand.doc][o.cand.start : o.cand.end]
-        return bool(_NUM.findall(tb)) and bool(_NUM.findall(to)) and _NUM.findall(tb) != _NUM.findall(to)
+        nb = _NUM.findall(self.data.texts[b.cand.doc][b.cand.start : b.cand.end])
+        no = _NUM.findall(self.data.texts[o.cand.doc][o.cand.start : o.cand.end])
+        return bool(nb) and bool(no) and nb != no
 
     def _citations(self, group: list[Scored]) -> list[Citation]:
         out: list[Citation] = []
