@@ -113,6 +113,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_log = logging.getLogger("qa.training")
     train_log.addHandler(handler)
     train_log.setLevel(logging.INFO)
+    train_log.propagate = False
     data = [Path(p) for p in args.data]
     for p in data:
         if not p.exists():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import random
 import time
 from collections.abc import Sequence
@@ -143,7 +144,14 @@ def run(
     log.info("scorer and no-answer model: %d questions the reader never saw", len(rest))
     embedder = MiniLMEmbedder()
     reader = SpanReader(reader_onnx, threads=2)
-    examples = build_examples(collections(rest, rng, train_pool), embedder, reader)
+    cache = work / f"examples-{_digest(rest, reader_onnx)}.pkl"
+    if cache.is_file():  # the same questions read by the same reader: refitting needs no re-reading
+        with cache.open("rb") as fh:
+            examples = pickle.load(fh)  # noqa: S301 - written by this function, keyed by content
+    else:
+        examples = build_examples(collections(rest, rng, train_pool), embedder, reader)
+        with cache.open("wb") as fh:
+            pickle.dump(examples, fh, protocol=pickle.HIGHEST_PROTOCOL)
     part = [_bucket(ex.record_id, 20) for ex in examples]
     a = [ex for ex, b in zip(examples, part) if b < 12]
     b_ = [ex for ex, b in zip(examples, part) if 12 <= b < 17]
@@ -163,8 +171,8 @@ def run(
         figures[name] = {"validation": {"questions": len(c), **fit.scores_at(outs_c, probs_c, threshold)}}
         figures[name]["reliability"] = fit.reliability(outs_c, probs_c)
         print(
-            f"[{name}] threshold {threshold:.2f} (chosen on {len(c)} validation questions: best F1 with "
-            "false-abstain <= 0.20)"
+            f"[{name}] threshold {threshold:.2f} (chosen on {len(c)} validation questions: best mean of answerable "
+            "F1 and no-answer accuracy, false-abstain <= 0.20)"
         )
         print(
             f"[{name}] validation (paragraph given; questions neither model trained on):",
@@ -196,6 +204,15 @@ def run(
     (out / "reader_train_ids.json").write_text(json.dumps(sorted(reader_ids)))
     print(f"wrote {out} in {meta['minutes']} min")
     return figures
+
+
+def _digest(records: Sequence[Record], reader_onnx: Path) -> str:
+    h = hashlib.sha1()
+    for r in records:
+        h.update(r.id.encode("utf-8"))
+    h.update(str(reader_onnx.stat().st_size).encode())
+    h.update(str(reader_onnx.stat().st_mtime_ns).encode())
+    return h.hexdigest()[:12]
 
 
 def _fmt(d: dict[str, Any]) -> str:
