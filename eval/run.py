@@ -1,8 +1,8 @@
 """Score a gold file: `python eval/run.py --gold eval/gold.jsonl --index index --out eval/report`.
 
 Exactly `qa eval` (same flags, output and exit codes): the `qa` command parses the flags, turns on
-offline mode and turns DocQAError into `error: …` and exit code 1; it then calls qa.evaluate.main,
-which holds all the logic. Kept as a script for people who run evaluations from eval/.
+offline mode and turns DocQAError into `error: …` and exit code 1; it then runs `qa.cli.cmd_eval`,
+which composes qa.evaluate's pure functions. Kept as a script for people who run evaluations from eval/.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +99,54 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluate import main as eval_main
+    """`qa eval`: args.gold, args.index, args.k, args.json, args.out. Returns 0 whatever the scores."""
+    from qa import eval_report
+    from qa.evaluate import load_gold, recheck_threshold, run, summarize, torch_threads
+    from qa.pipeline import Pipeline, effective_threshold
+    from qa.store import current_generation
 
-    return eval_main(args)
+    gold = load_gold(args.gold)
+    settings = Settings.from_env(index_dir=args.index, model_path=getattr(args, "model", None))
+    k = args.k if args.k is not None else settings.k
+    if not 1 <= k <= 50:
+        raise DocQAError(f"-k must be between 1 and 50, got {k}.")
+    current_generation(settings.index_dir)  # a missing index fails here, before the model loads
+    threshold = effective_threshold(settings)
+    load_avg = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    started = time.perf_counter()
+    pipe = Pipeline(replace(settings, abstain_threshold=0.0)).load()
+    pipe.warm_up(background=False)  # as the server does at start-up: latency is measured warm
+    unknown = sorted({s for g in gold for s in g.sources} - set(pipe.live.data.doc_index))
+    warnings = []
+    if unknown:
+        warnings.append(
+            f"{len(unknown)} gold source(s) are not in the index at {settings.index_dir} "
+            f"(e.g. {unknown[0]}); their retrieval and citation scores will be 0."
+        )
+    records = run(pipe, gold, k)
+    summary = summarize(records, threshold)
+    reference = Pipeline(settings, embedder=pipe.embedder).load()
+    warnings += [f"threshold re-check: {p}" for p in recheck_threshold(reference, records, k, threshold)]
+    elapsed = time.perf_counter() - started
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    meta = {
+        "gold": str(args.gold),
+        "index": str(settings.index_dir),
+        "k": k,
+        "threshold": threshold,
+        "seconds": round(elapsed, 1),
+        "warnings": warnings,
+        "load_avg": load_avg,
+        "torch_threads": torch_threads(),
+    }
+    if args.out:
+        eval_report.write(Path(args.out), summary, records, meta)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(eval_report.table(summary, meta))
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qa import eval_report
+from qa.cli import cmd_eval as main
 from qa.cli import main as cli_main
 from qa.config import Settings
 from qa.embed import MiniLMEmbedder
@@ -24,7 +25,6 @@ from qa.evaluate import (
     confidence_buckets,
     evaluate,
     load_gold,
-    main,
     recheck_threshold,
     result_rows,
     run,
