@@ -7,7 +7,8 @@ similarities, reader scores, retrieval evidence); nothing names a word of any do
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,6 +38,8 @@ ENT_LABELS = (
     "CARDINAL",
 )
 _LABEL_CODE = {name: i for i, name in enumerate(ENT_LABELS)}
+# Plain ints: IntFlag arithmetic is slow, and features run for every candidate of every question.
+_BITS = {k.name or "": int(k.value) for k in Kind}
 
 
 @dataclass(frozen=True)
@@ -101,15 +104,22 @@ class CandidateFeatures:
     null_best: float  # the best window's no-answer margin (max reader span minus null)
 
     def vector(self) -> list[float]:
-        return [float(x) for x in astuple(self)]
+        return [float(getattr(self, n)) for n in FEATURE_NAMES]
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(CandidateFeatures))
 CATEGORICAL = tuple(name in ("label", "atype", "wh") for name in FEATURE_NAMES)
 
 
-def _content(text: str) -> list[tuple[int, int, str]]:
-    return [(a, b, stem(w)) for a, b, w in words(text) if w.lower() not in STOPWORDS]
+@lru_cache(maxsize=65_536)
+def _content(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, stem) of the content words; sentences and spans recur across candidates."""
+    return tuple((a, b, stem(w)) for a, b, w in words(text) if w.lower() not in STOPWORDS)
+
+
+@lru_cache(maxsize=65_536)
+def _n_words(text: str) -> int:
+    return len(words(text))
 
 
 def featurize(
@@ -149,26 +159,26 @@ def featurize(
     fit = 0.0
     if cand.label and pq.atype in TYPE_LABELS:
         fit = 1.0 if cand.label in TYPE_LABELS[pq.atype] else -1.0
-    k = cand.kinds
-    n_words = len(words(span))
+    k = int(cand.kinds)
+    n_words = _n_words(span)
     return CandidateFeatures(
         reader=math.nan if reader is None else reader,
         reader_vs_null=math.nan if reader is None or null is None else reader - null,
         reader_vs_best=math.nan if reader is None else reader - best_reader,
         reader_rank=math.nan if reader_rank is None else float(reader_rank),
-        from_reader=float(bool(k & Kind.READER)),
-        k_entity=float(bool(k & Kind.ENTITY)),
-        k_noun_chunk=float(bool(k & Kind.NOUN_CHUNK)),
-        k_number=float(bool(k & Kind.NUMBER)),
-        k_prep=float(bool(k & Kind.PREP_PHRASE)),
-        k_clause=float(bool(k & Kind.CLAUSE)),
-        k_object=float(bool(k & Kind.OBJECT)),
-        k_appositive=float(bool(k & Kind.APPOSITIVE)),
-        k_quote=float(bool(k & Kind.QUOTE)),
-        k_sentence=float(bool(k & Kind.SENTENCE)),
-        k_subject=float(bool(k & Kind.SUBJECT)),
-        k_predicate=float(bool(k & Kind.PREDICATE)),
-        k_list=float(bool(k & Kind.LIST_ITEM)),
+        from_reader=float(bool(k & _BITS["READER"])),
+        k_entity=float(bool(k & _BITS["ENTITY"])),
+        k_noun_chunk=float(bool(k & _BITS["NOUN_CHUNK"])),
+        k_number=float(bool(k & _BITS["NUMBER"])),
+        k_prep=float(bool(k & _BITS["PREP_PHRASE"])),
+        k_clause=float(bool(k & _BITS["CLAUSE"])),
+        k_object=float(bool(k & _BITS["OBJECT"])),
+        k_appositive=float(bool(k & _BITS["APPOSITIVE"])),
+        k_quote=float(bool(k & _BITS["QUOTE"])),
+        k_sentence=float(bool(k & _BITS["SENTENCE"])),
+        k_subject=float(bool(k & _BITS["SUBJECT"])),
+        k_predicate=float(bool(k & _BITS["PREDICATE"])),
+        k_list=float(bool(k & _BITS["LIST_ITEM"])),
         label=float(_LABEL_CODE.get(cand.label, 0)),
         type_fit=fit,
         has_digit=float(any(c.isdigit() for c in span)),
