@@ -44,7 +44,7 @@ def test_healthz_reports_what_is_loaded(api_client: TestClient) -> None:
 
 
 def test_ask_answers_with_a_verbatim_citation(api_client: TestClient) -> None:
-    r = api_client.post("/api/ask", json={"question": "Who is John Kirby?"})
+    r = api_client.post("/api/ask", json={"question": "Which council does John Kirby work for?"})
     assert r.status_code == 200
     body = r.json()
     assert body["abstained"] is False

@@ -113,7 +113,7 @@ def test_ask_see_the_answer_and_open_the_citation(session_factory: Any) -> None:
     expect(page.locator(".doc-list li")).to_have_count(5)
     s.shot(page, "desktop-0-start")
 
-    page.locator("#question").fill("Who is John Kirby?")
+    page.locator("#question").fill("Which council does John Kirby work for?")
     page.locator("#question").press("Enter")
     expect(page.locator("#loading")).to_be_visible()  # the indicator shows while the server works
     turn = page.locator("#thread .turn").first
@@ -163,7 +163,7 @@ def test_phone_width_layout_holds(session_factory: Any) -> None:
     page = s.page
     page.goto("/")
     s.shot(page, "phone-0-start")
-    turn = ask(page, "Who is John Kirby?", 0)
+    turn = ask(page, "Which council does John Kirby work for?", 0)
     expect(turn.locator(".answer")).to_be_visible()
     ask(page, "Which network did he speak on?", 1)
     page.wait_for_timeout(400)  # let the smooth scroll settle before the screenshot
@@ -187,7 +187,7 @@ def test_works_without_javascript(session_factory: Any) -> None:
     s = session_factory(viewport=DESKTOP, java_script_enabled=False)
     page = s.page
     page.goto("/")
-    page.locator("#question").fill("Who is John Kirby?")
+    page.locator("#question").fill("Which council does John Kirby work for?")
     with page.expect_navigation():
         page.locator("#question").press("Enter")
     expect(page.locator("#thread .turn .answer")).to_contain_text("National Security Council")

@@ -160,13 +160,13 @@ def test_static_files_are_served_locally(api_client: TestClient, path: str) -> N
 
 
 def test_ask_without_javascript_renders_the_whole_page(api_client: TestClient) -> None:
-    r = api_client.post("/", data={"question": "Who is John Kirby?"})
+    r = api_client.post("/", data={"question": "Which council does John Kirby work for?"})
     assert r.status_code == 200
     html = r.text
     assert html.startswith("<!doctype html>")
     assert 'id="latest"' in html and "National Security Council" in html
     assert f'href="/documents/{KIRBY_DOC}?start=' in html and "<mark>" in html
-    assert 'name="history_question" value="Who is John Kirby?"' in html
+    assert 'name="history_question" value="Which council does John Kirby work for?"' in html
     no_inline_code(html)
 
 
