@@ -106,8 +106,11 @@ _cache: dict[Path, AnswererModel] = {}
 _lock = threading.Lock()
 
 
-def load_model(path: Path | None = None, threads: int = 1) -> AnswererModel:
+def load_model(path: Path | None = None, threads: int = 2) -> AnswererModel:
     """The model at `path` (default: the shipped one), checked and loaded once per process.
+
+    The reader runs on two threads: its batch of windows is the largest cost of a question, and on
+    a 2-core machine two threads halve it (same answers on eval/gold.jsonl; eval/bench_answerer.py).
 
     Raises:
         ModelError: a file is missing or its checksum differs, or the model is of another format
