@@ -219,5 +219,4 @@ def sentence_candidates(doc: int, text: str, sent_start: int, sent_end: int, par
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     """A reader span trimmed the way parse candidates are (edge punctuation, abbreviations)."""
-    a, b = _trim(text[: end + 2], start, end)
-    return a, b
+    return _trim(text, start, end)

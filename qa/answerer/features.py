@@ -12,32 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from qa.annotate import LABEL_ID
 from qa.answerer.candidates import Candidate, Kind
 from qa.answerer.parsed import ATYPE_CODE, TYPE_LABELS, ParsedQuestion
 from qa.text import STOPWORDS, stem, words
 
-ENT_LABELS = (
-    "",
-    "PERSON",
-    "NORP",
-    "FAC",
-    "ORG",
-    "GPE",
-    "LOC",
-    "PRODUCT",
-    "EVENT",
-    "WORK_OF_ART",
-    "LAW",
-    "LANGUAGE",
-    "DATE",
-    "TIME",
-    "PERCENT",
-    "MONEY",
-    "QUANTITY",
-    "ORDINAL",
-    "CARDINAL",
-)
-_LABEL_CODE = {name: i for i, name in enumerate(ENT_LABELS)}
+# Entity labels coded as the index stores them (0: none).
+_LABEL_CODE = LABEL_ID
 # Plain ints: IntFlag arithmetic is slow, and features run for every candidate of every question.
 _BITS = {k.name or "": int(k.value) for k in Kind}
 
@@ -144,15 +125,13 @@ def featurize(
     rel_a, rel_b = cand.start - ev.start, cand.end - ev.start
     local_hits: dict[str, float] = {}
     gap = math.inf
+    # Distance in content words from a key word to the candidate: to its nearer end, or to where it sits.
+    inside = [j for j, (x, _, _) in enumerate(sw) if rel_a <= x < rel_b]
+    before = sum(1 for x, _, _ in sw if x < rel_a)
     for i, (a, _, s) in enumerate(sw):
         if s not in kw or rel_a <= a < rel_b:
             continue
-        # Distance in content words from the key word to the candidate.
-        inside = [j for j, (x, _, _) in enumerate(sw) if rel_a <= x < rel_b]
-        if inside:
-            d = min(abs(i - inside[0]), abs(i - inside[-1]))
-        else:
-            d = abs(len([1 for x, _, _ in sw if x < rel_a]) - i)
+        d = min(abs(i - inside[0]), abs(i - inside[-1])) if inside else abs(before - i)
         gap = min(gap, d)
         if d <= 6:
             local_hits[s] = kw[s]

@@ -82,11 +82,9 @@ def measure(
     total = sum(pq.keyword_weights) or 1.0
     sims = vectors @ qvec if len(raw) else np.zeros(0, dtype=np.float32)
     out: list[SentenceEvidence] = []
-    prev_keys: dict[tuple[int, int], tuple[set[str], set[str]]] = {}
     for i, r in enumerate(raw):
         text = texts[r.doc]
         stems, sks = _word_keys(text[r.start : r.end])
-        prev_keys[(r.doc, r.end)] = (stems, sks)
         cov = sum(w for s, w in zip(pq.keyword_stems, pq.keyword_weights) if s in stems) / total
         before = text[max(0, r.start - 300) : r.start]
         b_stems, b_sks = _word_keys(before)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answerer.scorer import NOANSWER_FEATURES, Scorer, blank_reader, categorical_mask, confidence, noanswer_vector
+from qa.answerer.scorer import NOANSWER_FEATURES, Scorer, blank_reader, categorical_mask, noanswer_vector
 from qa.training.scorer import Example, candidate_matrix
 
 
@@ -136,6 +136,3 @@ def reliability(outs: Sequence[Outcome], probs: np.ndarray, bins: int = 5) -> li
         right = [outs[i].answerable and outs[i].f1 >= 0.5 for i in idx]
         rows.append((f"{lo:.1f}-{hi:.1f}", len(idx), float(np.mean(probs[idx])), float(np.mean(right))))
     return rows
-
-
-__all__ = ["choose_threshold", "confidence", "fit_noanswer", "fit_scorer", "outcomes", "reliability", "scores_at"]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.training.pool import SHIPPABLE_SOURCES, Answer, Record, read_records, split
+from qa.training.pool import Answer, Record, read_records, split
 
 log = logging.getLogger("qa.training")
 
@@ -217,8 +217,3 @@ def _digest(records: Sequence[Record], reader_onnx: Path) -> str:
 
 def _fmt(d: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in d.items())
-
-
-def check_shippable(sources: Sequence[str]) -> list[str]:
-    """Sources a shipped model must not be trained on."""
-    return [s for s in sources if s not in SHIPPABLE_SOURCES and not s.startswith("gold")]
