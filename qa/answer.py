@@ -89,7 +89,7 @@ class Answerer:
         self.embedder = embedder
         self.threshold = abstain_threshold
         self.max_sentences = max_sentences
-        self._df = self._document_frequencies()
+        self._df = data.document_frequencies()
         self._n = max(1, data.n_passages)
         self._word_vecs: dict[str, np.ndarray] = {}
         self._sent_vecs: dict[tuple[str, int, int], np.ndarray] = {}
@@ -98,16 +98,6 @@ class Answerer:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ signals
-
-    def _document_frequencies(self) -> dict[str, int]:
-        lex = self.data.lexical
-        vocab = getattr(lex, "vocab_dict", None) or {}
-        scores = getattr(lex, "scores", None) or {}
-        indptr = scores.get("indptr") if isinstance(scores, dict) else None
-        if indptr is None or not vocab:
-            return {}
-        counts = np.diff(np.asarray(indptr))
-        return {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
 
     def idf(self, kw: Q.Keyword) -> float:
         df = self._df.get(kw.stem, 0)
@@ -555,20 +545,7 @@ class Answerer:
             if s.sent.doc in seen_docs:
                 continue
             seen_docs.add(s.sent.doc)
-            info = self.data.docs[s.sent.doc]
-            text = self.data.texts[s.sent.doc]
-            out.append(
-                Citation(
-                    info.doc_id,
-                    info.title,
-                    s.cand.start,
-                    s.cand.end,
-                    text[s.cand.start : s.cand.end],
-                    text[s.sent.start : s.sent.end],
-                    s.sent.start,
-                    round(s.score, 4),
-                )
-            )
+            out.append(self.data.citation(s.sent.doc, s.cand.start, s.cand.end, s.sent.start, s.sent.end, s.score))
         return out
 
 

@@ -45,7 +45,7 @@ import numpy as np
 
 from qa.annotate import ENT_DTYPE
 from qa.errors import IndexCorruptError, IndexNotFoundError
-from qa.models import Document, Passage
+from qa.models import Citation, Document, Passage
 
 # 2: texts moved out of documents.jsonl into texts.bin + text_offsets.npy, read through a memory map.
 FORMAT_VERSION = 2
@@ -172,6 +172,25 @@ class IndexData:
             return self.entities[0:0]
         return self.entities[int(bounds[doc]) : int(bounds[doc + 1])]
 
+    def document_frequencies(self) -> dict[str, int]:
+        """Passages per lexical term (stems, and "~skeleton" keys for names), from the BM25 index."""
+        lex = self.lexical
+        vocab = getattr(lex, "vocab_dict", None) or {}
+        scores = getattr(lex, "scores", None) or {}
+        indptr = scores.get("indptr") if isinstance(scores, dict) else None
+        if indptr is None or not vocab:
+            return {}
+        counts = np.diff(np.asarray(indptr))
+        return {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
+
+    def citation(self, doc: int, start: int, end: int, sent_start: int, sent_end: int, score: float) -> Citation:
+        """A citation of document number `doc`'s span [start, end) in sentence [sent_start, sent_end)."""
+        info = self.docs[doc]
+        text = self.texts[doc]
+        return Citation(
+            info.doc_id, info.title, start, end, text[start:end], text[sent_start:sent_end], sent_start, round(score, 4)
+        )
+
     def text_of(self, doc_id: str) -> str:
         return self.texts[self.doc_index[doc_id]]
 
@@ -217,7 +236,8 @@ def build_lexical(term_lists: list[list[str]]) -> Any:
     return retriever
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (index files and model files alike)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -283,7 +303,7 @@ def write_generation(
             if p.is_file():
                 rel = p.relative_to(tmp).as_posix()
                 small = p.stat().st_size < _HASH_LIMIT
-                files[rel] = {"size": p.stat().st_size, "sha256": _file_sha256(p) if small else None}
+                files[rel] = {"size": p.stat().st_size, "sha256": file_sha256(p) if small else None}
         manifest: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "model": model,
@@ -477,7 +497,7 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
             raise IndexCorruptError(
                 f"{p} is truncated or altered (size {p.stat().st_size}, expected {meta['size']}). {_RERUN}"
             )
-        if meta.get("sha256") and rel != "vectors.npy" and _file_sha256(p) != meta["sha256"]:
+        if meta.get("sha256") and rel != "vectors.npy" and file_sha256(p) != meta["sha256"]:
             raise IndexCorruptError(f"{p} is damaged (checksum mismatch). {_RERUN}")
     faiss = _require_faiss()
     try:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from qa.config import MAX_QUESTION_CHARS
+from qa.indexer import IngestReport
 from web.deps import DocIdDep, IngestLockDep, PipelineDep, SettingsDep, require_api_key
 from web.settings import MAX_FORM_BYTES, MAX_UPLOAD_FILES
 from web.uploads import collect_uploads, delete_document, ingest_uploads
@@ -112,6 +113,17 @@ class IndexChange(BaseModel):
     documents: int = Field(description="Documents in the index afterwards.")
     passages: int
 
+    @classmethod
+    def of(cls, report: IngestReport) -> IndexChange:
+        return cls(
+            added=report.added,
+            updated=report.updated,
+            removed=report.removed,
+            unchanged=report.unchanged,
+            documents=report.total_documents,
+            passages=report.total_passages,
+        )
+
 
 class Health(BaseModel):
     status: str
@@ -188,14 +200,7 @@ async def upload_documents(
     async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=MAX_FORM_BYTES) as form:
         uploads = await collect_uploads(form, settings.max_upload_bytes)
     report = await run_in_threadpool(ingest_uploads, pipeline, lock, uploads)
-    return IndexChange(
-        added=report.added,
-        updated=report.updated,
-        removed=report.removed,
-        unchanged=report.unchanged,
-        documents=report.total_documents,
-        passages=report.total_passages,
-    )
+    return IndexChange.of(report)
 
 
 @router.delete(
@@ -204,14 +209,7 @@ async def upload_documents(
 def remove_document(doc_id: DocIdDep, pipeline: PipelineDep, lock: IngestLockDep) -> IndexChange:
     """Remove a document from the live index. Needs the API key."""
     report = delete_document(pipeline, lock, doc_id)
-    return IndexChange(
-        added=report.added,
-        updated=report.updated,
-        removed=report.removed,
-        unchanged=report.unchanged,
-        documents=report.total_documents,
-        passages=report.total_passages,
-    )
+    return IndexChange.of(report)
 
 
 @health_router.get("/healthz")

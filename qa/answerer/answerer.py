@@ -163,24 +163,13 @@ class LearnedAnswerer:
         return bool(nb) and bool(no) and nb != no
 
     def _citations(self, group: list[Scored]) -> list[Citation]:
+        """One citation per document, best first (later documents giving the same answer back it up)."""
         out: list[Citation] = []
         seen: set[int] = set()
         for s in group:
             if s.cand.doc in seen:
                 continue
             seen.add(s.cand.doc)
-            info = self.data.docs[s.cand.doc]
-            text = self.data.texts[s.cand.doc]
-            out.append(
-                Citation(
-                    doc_id=info.doc_id,
-                    title=info.title,
-                    start=s.cand.start,
-                    end=s.cand.end,
-                    text=text[s.cand.start : s.cand.end],
-                    sentence=text[s.cand.sent_start : s.cand.sent_end],
-                    sentence_start=s.cand.sent_start,
-                    score=round(s.score, 4),
-                )
-            )
+            c = s.cand
+            out.append(self.data.citation(c.doc, c.start, c.end, c.sent_start, c.sent_end, s.score))
         return out

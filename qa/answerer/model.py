@@ -8,7 +8,6 @@ pickle: load only model folders you made (`qa train`) or that came with docqa.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 from qa.answerer.features import FEATURE_NAMES
 from qa.answerer.reader import SpanReader
 from qa.errors import ModelError
+from qa.store import file_sha256
 
 MODEL_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -68,14 +68,6 @@ class AnswererModel:
         return self.variants[name]
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta: dict[str, Any]) -> Path:
     """Write a model folder (reader copied in, scorer pickled, manifest last) and return it."""
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +87,7 @@ def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta:
         "features": list(FEATURE_NAMES),
         "thresholds": {name: v.threshold for name, v in variants.items()},
         "sklearn": sklearn.__version__,
-        "files": {name: sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
+        "files": {name: file_sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
         **meta,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -145,7 +137,7 @@ def _load(folder: Path, threads: int) -> AnswererModel:
         f = folder / name
         if not f.is_file():
             raise ModelError(f"The answerer model file {f} is missing. {_FIX}")
-        if sha256(f) != digest:
+        if file_sha256(f) != digest:
             raise ModelError(f"The answerer model file {f} is damaged (its checksum differs). {_FIX}")
     with (folder / SCORER_FILE).open("rb") as fh:
         parts = pickle.load(fh)  # noqa: S301 - checked against the manifest's SHA-256 above

@@ -13,25 +13,13 @@ from qa.chunk import split_sentences
 from qa.store import IndexData
 
 
-def document_frequencies(data: IndexData) -> dict[str, int]:
-    """Passages per lexical term (stems, and "~skeleton" keys for names), from the BM25 index."""
-    lex = data.lexical
-    vocab = getattr(lex, "vocab_dict", None) or {}
-    scores = getattr(lex, "scores", None) or {}
-    indptr = scores.get("indptr") if isinstance(scores, dict) else None
-    if indptr is None or not vocab:
-        return {}
-    counts = np.diff(np.asarray(indptr))
-    return {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
-
-
 class AnswerState:
     """Caches derived from one generation; thread-safe, bounded."""
 
     def __init__(self, data: IndexData, embedder: Any) -> None:
         self.data = data
         self.embedder = embedder
-        self.df = document_frequencies(data)
+        self.df = data.document_frequencies()
         self.n_passages = max(1, data.n_passages)
         self._sent_vecs: dict[tuple[str, int, int], np.ndarray] = {}
         self._doc_sents: dict[int, tuple[tuple[int, int], ...]] = {}
