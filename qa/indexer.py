@@ -37,6 +37,8 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # (doc_id, message): documents that were added but read imperfectly (Document.warnings).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     embedded_passages: int = 0
     total_documents: int = 0
     total_passages: int = 0
@@ -172,6 +174,7 @@ def update_index(  # noqa: C901 - the ingest transaction's steps in order; stora
                     warn(f"warning: skipped {path}: {e}")
                     continue
                 fresh[doc_id] = doc
+                report.warnings.extend((doc_id, w) for w in doc.warnings)
             if root.is_dir():
                 for doc_id, (_, r) in current.items():
                     if r == root_key and doc_id not in seen:
@@ -182,6 +185,7 @@ def update_index(  # noqa: C901 - the ingest transaction's steps in order; stora
                 report.unchanged += 1
                 continue
             fresh[doc_id] = doc
+            report.warnings.extend((doc_id, w) for w in doc.warnings)
         for doc_id in remove:
             if doc_id in current:
                 removed.add(doc_id)
@@ -235,13 +239,14 @@ def _write(
         spans: list[tuple[int, int]],
         vecs: np.ndarray | None,
         old_ents: np.ndarray | None,
+        pages: tuple[int, ...] = (),
     ) -> None:
         d = len(docs)
         if old_ents is None:
             to_annotate.append(d)
         else:
             ents.extend((d, int(r["start"]), int(r["end"]), int(r["label"])) for r in old_ents)
-        docs.append(store.DocInfo(doc_id, title, sha, len(text), root, len(rows), len(spans)))
+        docs.append(store.DocInfo(doc_id, title, sha, len(text), root, len(rows), len(spans), pages))
         texts.append(text)
         for s, e in spans:
             rows.append((d, s, e))
@@ -273,7 +278,8 @@ def _write(
                 recs = old.passages[info.first : info.first + info.count]
                 spans = [(int(r["start"]), int(r["end"])) for r in recs]
                 vecs = _stored_vectors(old)[info.first : info.first + info.count]
-                add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, old.entities_of(i))
+                ents_i = old.entities_of(i)
+                add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, ents_i, info.pages)
             else:
                 ps = make_passages(info.doc_id, text, split_sentences(text), **chunk_kwargs)
                 add_doc(
@@ -285,10 +291,12 @@ def _write(
                     [(p.start, p.end) for p in ps],
                     None,
                     old.entities_of(i),
+                    info.pages,
                 )
     for doc in fresh.values():
         ps = make_passages(doc.doc_id, doc.text, split_sentences(doc.text), **chunk_kwargs)
-        add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None, None)
+        spans_new = [(p.start, p.end) for p in ps]
+        add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, spans_new, None, None, doc.pages)
 
     t1 = time.perf_counter()
     timings["chunk"] = t1 - t0

@@ -15,6 +15,10 @@ class Document:
     text: str
     sha256: str
     source: str = ""
+    # Where each page begins in `text` (pages[0] == 0), for paged formats (PDF); () otherwise.
+    pages: tuple[int, ...] = ()
+    # What the user should know about how the text was read (a page without text, another language).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ killed at any moment leaves the previous generation in force.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import hashlib
@@ -68,6 +69,7 @@ class DocInfo:
     root: str
     first: int  # first passage row
     count: int  # number of passage rows
+    pages: tuple[int, ...] = ()  # where each page begins in the text (PDF); () when not paged
 
 
 class TextStore(Sequence[str]):
@@ -155,7 +157,12 @@ class IndexData:
     def document(self, doc_id: str) -> Document:
         i = self.doc_index[doc_id]
         info = self.docs[i]
-        return Document(info.doc_id, info.title, self.texts[i], info.sha256, info.root)
+        return Document(info.doc_id, info.title, self.texts[i], info.sha256, info.root, info.pages)
+
+    def page_of(self, doc: int, offset: int) -> int | None:
+        """The 1-based page of document number `doc` that holds character `offset`; None if not paged."""
+        pages = self.docs[doc].pages
+        return bisect.bisect_right(pages, offset) if pages else None
 
     def entities_of(self, doc: int) -> np.ndarray:
         """Entity rows of document number `doc`, ordered by start offset."""
@@ -284,6 +291,7 @@ def write_generation(
                             "chars": info.chars,
                             "first": info.first,
                             "count": info.count,
+                            **({"pages": list(info.pages)} if info.pages else {}),
                         },
                         ensure_ascii=False,
                     )
@@ -514,6 +522,7 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
                         rec["root"],
                         int(rec["first"]),
                         int(rec["count"]),
+                        tuple(int(p) for p in rec.get("pages", ())),
                     )
                 )
         offsets = np.load(gen / "text_offsets.npy")
