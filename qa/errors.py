@@ -7,6 +7,7 @@ DocQAError
 ├── IndexNotFoundError        no index at the given folder
 ├── IndexCorruptError         index files damaged or from another model/version
 ├── DocumentNotFoundError     unknown document id
+│   └── UnknownDocumentsError ids to ask within that the index does not hold
 ├── UnsupportedFileError      a file type we cannot read
 ├── FileTooLargeError         an upload over the size limit
 ├── IngestError               a path or file that cannot be read, or an index that cannot be written
@@ -35,6 +36,15 @@ class IndexCorruptError(DocQAError):
 
 class DocumentNotFoundError(DocQAError):
     """No document with the id given is in the index."""
+
+
+class UnknownDocumentsError(DocumentNotFoundError):
+    """A question restricted to documents the index does not hold; the message names them."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        names = ", ".join(repr(m) for m in missing)
+        super().__init__(f"No document with id {names} to ask within; GET /api/documents lists the ids.")
 
 
 class UnsupportedFileError(DocQAError):

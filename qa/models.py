@@ -38,6 +38,8 @@ class DocumentText:
     doc_id: str
     title: str
     text: str
+    sha256: str = ""  # of the file's bytes: a citation link made before a change can tell
+    pages: tuple[int, ...] = ()  # where each page begins in `text` (PDF); () when not paged
 
 
 @dataclass(frozen=True)

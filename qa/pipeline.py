@@ -15,7 +15,7 @@ from qa.answer import Answerer
 from qa.answerer import LearnedAnswerer, load_model
 from qa.config import RULES_THRESHOLD, Settings
 from qa.embed import Embedder, MiniLMEmbedder
-from qa.errors import DocumentNotFoundError, InvalidQuestionError
+from qa.errors import DocumentNotFoundError, InvalidQuestionError, UnknownDocumentsError
 from qa.indexer import IngestReport, update_index
 from qa.models import Answer, DocumentInfo, DocumentText
 from qa.question import resolve
@@ -174,19 +174,27 @@ class Pipeline:
 
     # ---------------------------------------------------------------- questions
 
-    def ask(self, question: str, k: int | None = None, history: Sequence[dict[str, Any]] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[dict[str, Any]] | None = None,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Answer:
         """Answer one question; `history` lets follow-ups ("which network did he speak on?") resolve.
 
         Args:
             question: the question, at most `settings.max_question_chars` characters.
             k: passages to return, 1-50; `settings.k` when None.
             history: earlier turns, `[{"question": ..., "answer": ...}]`, oldest first.
+            doc_ids: answer from these documents only (None or empty: from all of them).
 
         Returns:
             The answer with its citations, or an abstention that still lists the closest passages.
 
         Raises:
             InvalidQuestionError: an empty or over-long question, or k out of range.
+            UnknownDocumentsError: `doc_ids` names documents the index does not hold.
             IndexNotFoundError, IndexCorruptError: the index could not be loaded.
         """
         t0 = time.perf_counter()
@@ -195,10 +203,11 @@ class Pipeline:
         if not 1 <= k <= 50:
             raise InvalidQuestionError(f"k must be between 1 and 50, got {k}.")
         live = self.live  # one consistent generation for the whole question
+        allowed = self._allowed(live, doc_ids)
         resolved = resolve(question, history)
         t1 = time.perf_counter()
         # The answerer reads a few more passages than are shown: an answer often sits just outside the top k.
-        found = live.retriever.search(resolved, k=max(k, self.settings.answer_depth))
+        found = live.retriever.search(resolved, k=max(k, self.settings.answer_depth), docs=allowed)
         t2 = time.perf_counter()
         ans = live.answerer.answer(question, found.hits, history=history, resolved=resolved)
         ans.passages = ans.passages[:k]
@@ -210,6 +219,17 @@ class Pipeline:
             **{f"retrieve_{k_}": v for k_, v in found.timings_ms.items()},
         }
         return ans
+
+    @staticmethod
+    def _allowed(live: _Live, doc_ids: Sequence[str] | None) -> frozenset[int] | None:
+        """Document numbers to answer from, or None for all; unknown ids are refused by name."""
+        if not doc_ids:
+            return None
+        index = live.data.doc_index
+        missing = sorted({d for d in doc_ids if d not in index})
+        if missing:
+            raise UnknownDocumentsError(missing)
+        return frozenset(index[d] for d in doc_ids)
 
     # ---------------------------------------------------------------- documents
 
@@ -225,7 +245,7 @@ class Pipeline:
             doc_id: the id `documents()` lists (a path relative to the ingested folder).
 
         Returns:
-            The document's id, title and text.
+            The document's id, title, text, content hash and page starts.
 
         Raises:
             DocumentNotFoundError: no document with that id.
@@ -234,7 +254,7 @@ class Pipeline:
         if doc_id not in data.doc_index:
             raise DocumentNotFoundError(f"No document with id {doc_id!r}.")
         doc = data.document(doc_id)
-        return DocumentText(doc.doc_id, doc.title, doc.text)
+        return DocumentText(doc.doc_id, doc.title, doc.text, doc.sha256, doc.pages)
 
 
 @lru_cache(maxsize=1)

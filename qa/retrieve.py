@@ -26,6 +26,12 @@ def _faiss() -> Any:
     return faiss
 
 
+# A question asked within documents holding at most this many passages is scored exactly against
+# their stored vectors; past it FAISS searches with an ID selector. Either way the filter is applied
+# inside the search, so a restricted question still gets its k best passages from those documents.
+EXACT_FILTER_MAX = 50_000
+
+
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:
     """Row ids of the `depth` best positive scores, best first."""
     if scores.size == 0:
@@ -70,19 +76,30 @@ class Retriever:
                     out.append(match)
         return out
 
-    def lexical_scores(self, question: str) -> np.ndarray:
+    def lexical_scores(self, question: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every passage; with `rows`, every other passage scores 0."""
         terms = [t for t in self.expand(query_terms(question)) if t in self._vocab]
         n = self.data.n_passages
         if not terms or n == 0:
             return np.zeros(n, dtype=np.float32)
-        return np.asarray(self.data.lexical.get_scores(terms), dtype=np.float32)
+        scores = np.asarray(self.data.lexical.get_scores(terms), dtype=np.float32)
+        if rows is not None:
+            kept = np.zeros(n, dtype=np.float32)
+            kept[rows] = scores[rows]
+            scores = kept
+        return scores
 
-    def dense_search(self, question: str, depth: int, qv: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the `depth` nearest passages; pass `qv` when the question is already embedded."""
-        if self.data.n_passages == 0:
+    def dense_search(
+        self, question: str, depth: int, qv: np.ndarray | None = None, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the `depth` nearest passages (among `rows` when given); pass `qv` when
+        the question is already embedded."""
+        if self.data.n_passages == 0 or (rows is not None and len(rows) == 0):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if qv is None:
             qv = self.embedder.encode_query(question)
+        if rows is not None:
+            return self._dense_within(qv, depth, rows)
         # One question searches on one thread; concurrent questions use the other cores. With
         # FAISS's default OpenMP team, a flat search of 10k passages took 15 ms p50 inside the
         # pipeline on a busy two-core machine, against 0.6 ms on one thread (eval/bench.py), the
@@ -93,18 +110,36 @@ class Retriever:
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
 
-    def search(self, question: str, k: int = 5) -> RetrievalResult:
+    def _dense_within(self, qv: np.ndarray, depth: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest of `rows` only: exact over their vectors when few, FAISS with a selector when many."""
+        index = self.data.faiss_index
+        faiss = _faiss()
+        faiss.omp_set_num_threads(1)
+        depth = min(depth, len(rows))
+        if len(rows) <= EXACT_FILTER_MAX:
+            vecs = np.asarray(index.reconstruct_batch(rows), dtype=np.float32)
+            sims = vecs @ qv.astype(np.float32)
+            order = np.argsort(-sims, kind="stable")[:depth]
+            return rows[order], sims[order]
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
+        scores, ids = index.search(qv[None, :].astype(np.float32), depth, params=params)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def search(self, question: str, k: int = 5, docs: frozenset[int] | None = None) -> RetrievalResult:
         """Dense and lexical search fused by reciprocal rank.
 
         Args:
             question: the (resolved) question.
             k: hits to return; each retriever is read to `max(depth, k)` before fusion.
+            docs: document numbers to search within (None: all); applied inside each search.
 
         Returns:
             The top-k hits, best first, and the time each part took.
         """
         timings: dict[str, float] = {}
         depth = max(self.depth, k)
+        rows = self.data.rows_of(docs) if docs is not None else None
         t0 = time.perf_counter()
         dense_ids, dense_scores = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         qv: np.ndarray | None = None
@@ -113,13 +148,13 @@ class Retriever:
                 qv = self.embedder.encode_query(question)
             t_embed = time.perf_counter()
             timings["embed"] = (t_embed - t0) * 1000
-            dense_ids, dense_scores = self.dense_search(question, depth, qv)
+            dense_ids, dense_scores = self.dense_search(question, depth, qv, rows)
             timings["dense"] = (time.perf_counter() - t_embed) * 1000
         t1 = time.perf_counter()
         lex_ids = np.zeros(0, dtype=np.int64)
         lex = np.zeros(0, dtype=np.float32)
         if self.mode in ("hybrid", "lexical"):
-            lex = self.lexical_scores(question)
+            lex = self.lexical_scores(question, rows)
             lex_ids = _top(lex, depth)
         t2 = time.perf_counter()
         timings["lexical"] = (t2 - t1) * 1000

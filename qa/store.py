@@ -37,7 +37,7 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -158,6 +158,11 @@ class IndexData:
         i = self.doc_index[doc_id]
         info = self.docs[i]
         return Document(info.doc_id, info.title, self.texts[i], info.sha256, info.root, info.pages)
+
+    def rows_of(self, docs: Iterable[int]) -> np.ndarray:
+        """The passage rows of document numbers `docs`, ascending: a question asked within them."""
+        parts = [np.arange(self.docs[d].first, self.docs[d].first + self.docs[d].count) for d in sorted(set(docs))]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def page_of(self, doc: int, offset: int) -> int | None:
         """The 1-based page of document number `doc` that holds character `offset`; None if not paged."""

@@ -103,6 +103,8 @@ class DocumentText(BaseModel):
     doc_id: str
     title: str
     text: str
+    sha256: str = Field(description="SHA-256 of the file's bytes; citations carry it as `doc_sha256`.")
+    pages: list[int] = Field(description="Where each page begins in `text` (PDF); empty when not paged.")
 
 
 class IndexChange(BaseModel):

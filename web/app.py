@@ -25,6 +25,7 @@ from qa.errors import (
     IndexNotFoundError,
     IngestError,
     InvalidQuestionError,
+    UnknownDocumentsError,
     UnsupportedFileError,
 )
 from qa.pipeline import Pipeline
@@ -42,6 +43,7 @@ STATUS_CODES: dict[type[DocQAError], int] = {
     IndexNotFoundError: 503,  # the server is up but has nothing to answer from yet
     IndexCorruptError: 503,
     DocumentNotFoundError: 404,
+    UnknownDocumentsError: 422,  # a question's `doc_ids` naming documents the index lacks
     UnsupportedFileError: 415,
     FileTooLargeError: 413,
     IngestError: 400,  # a refused file; web.uploads turns a failed index write into 507
