@@ -71,7 +71,8 @@ def _print_answer(ans: dict[str, Any]) -> None:
             print(f"  also: {alt['answer']}  ({docs})")
     print(f"confidence {ans['confidence']:.2f}")
     for c in ans["citations"]:
-        print(f"  [{c['doc_id']} {c['start']}:{c['end']}] {' '.join(c['sentence'].split())}")
+        page = f" p. {c['page']}" if c.get("page") else ""
+        print(f"  [{c['doc_id']}{page} {c['start']}:{c['end']}] {' '.join(c['sentence'].split())}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -90,7 +91,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     validate_question(args.question, settings.max_question_chars)
     pipe = Pipeline(settings).load()
-    ans = pipe.ask(args.question, k=args.k, history=history).to_dict()
+    ans = pipe.ask(args.question, k=args.k, history=history, doc_ids=args.doc or None).to_dict()
     if args.json:
         print(json.dumps(ans, ensure_ascii=False, indent=2))
     else:
@@ -207,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the answer object as JSON")
     sp.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
     sp.add_argument("--history", metavar="FILE", help="JSON list of earlier {question, answer} turns")
+    sp.add_argument(
+        "--doc",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="answer from this document only (repeat for several; ids as the index lists them)",
+    )
     index_opt(sp)
     model_opt(sp)
     sp.set_defaults(func=cmd_ask)

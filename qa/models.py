@@ -56,6 +56,7 @@ class Passage:
     start: int
     end: int
     text: str
+    page: int | None = None  # the page it begins on (PDF); None when the document is not paged
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Citation:
     sentence: str
     sentence_start: int
     score: float
+    page: int | None = None  # the page the span begins on (PDF); None when the document is not paged
+    doc_sha256: str = ""  # the document's content hash: a link made from this citation can tell it changed
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Answer:
                     "end": h.passage.end,
                     "text": h.passage.text,
                     "score": round(float(h.score), 4),
+                    "page": h.passage.page,
                 }
                 for h in self.passages
             ],

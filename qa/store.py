@@ -152,7 +152,7 @@ class IndexData:
         rec = self.passages[row]
         d = int(rec["doc"])
         s, e = int(rec["start"]), int(rec["end"])
-        return Passage(self.docs[d].doc_id, s, e, self.texts[d][s:e])
+        return Passage(self.docs[d].doc_id, s, e, self.texts[d][s:e], self.page_of(d, s))
 
     def document(self, doc_id: str) -> Document:
         i = self.doc_index[doc_id]
@@ -200,7 +200,16 @@ class IndexData:
         info = self.docs[doc]
         text = self.texts[doc]
         return Citation(
-            info.doc_id, info.title, start, end, text[start:end], text[sent_start:sent_end], sent_start, round(score, 4)
+            info.doc_id,
+            info.title,
+            start,
+            end,
+            text[start:end],
+            text[sent_start:sent_end],
+            sent_start,
+            round(score, 4),
+            self.page_of(doc, start),
+            info.sha256,
         )
 
     def text_of(self, doc_id: str) -> str:

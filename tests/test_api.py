@@ -176,8 +176,9 @@ def test_document_returns_the_full_text(api_client: TestClient) -> None:
     r = api_client.get(f"/api/documents/{KIRBY_DOC}")
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"doc_id", "title", "text"}
+    assert set(body) == {"doc_id", "title", "text", "sha256", "pages"}
     assert "John Kirby" in body["text"]
+    assert len(body["sha256"]) == 64 and body["pages"] == []  # a .txt file has no pages
     listed = {d["doc_id"]: d for d in api_client.get("/api/documents").json()}
     assert len(body["text"]) == listed[KIRBY_DOC]["chars"]
 

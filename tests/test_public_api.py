@@ -27,7 +27,7 @@ WEB_EXPORTS = {"create_app"}
 # Subcommand -> its flags and positional arguments (argparse dests), `-h` left out.
 CLI_COMMANDS = {
     "ingest": {"paths", "--index"},
-    "ask": {"question", "--json", "-k", "--history", "--index", "--model"},
+    "ask": {"question", "--json", "-k", "--history", "--doc", "--index", "--model"},
     "eval": {"--gold", "-k", "--json", "--out", "--index", "--model"},
     "train": {
         "--data",
@@ -55,8 +55,19 @@ ANSWER_KEYS = {
     "resolved_question",
     "answer_kind",
 }
-CITATION_KEYS = {"doc_id", "title", "start", "end", "text", "sentence", "sentence_start", "score"}
-PASSAGE_KEYS = {"doc_id", "start", "end", "text", "score"}
+CITATION_KEYS = {
+    "doc_id",
+    "title",
+    "start",
+    "end",
+    "text",
+    "sentence",
+    "sentence_start",
+    "score",
+    "page",
+    "doc_sha256",
+}
+PASSAGE_KEYS = {"doc_id", "start", "end", "text", "score", "page"}
 ALTERNATIVE_KEYS = {"answer", "citations"}
 
 EVAL_METRIC_KEYS = {

@@ -46,6 +46,12 @@ class AskRequest(BaseModel):
         max_length=50,
         description="Earlier turns, oldest first, so follow-ups such as 'Which network did he speak on?' resolve.",
     )
+    doc_ids: list[Text] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Answer from these documents only (ids as GET /api/documents lists them); empty: all. "
+        "An unknown id is a 422 naming it.",
+    )
 
 
 class Citation(BaseModel):
@@ -57,6 +63,12 @@ class Citation(BaseModel):
     sentence: str
     sentence_start: int
     score: float
+    page: int | None = Field(default=None, description="The page the span begins on (PDF); null when not paged.")
+    doc_sha256: str = Field(
+        default="",
+        description="SHA-256 of the document's file: a citation link carries it, so opening the link "
+        "after the document changed says so instead of highlighting the wrong span.",
+    )
 
 
 class PassageOut(BaseModel):
@@ -65,6 +77,7 @@ class PassageOut(BaseModel):
     end: int
     text: str
     score: float
+    page: int | None = Field(default=None, description="The page the passage begins on (PDF); null when not paged.")
 
 
 class Alternative(BaseModel):
@@ -148,7 +161,7 @@ health_router = APIRouter(tags=["health"])
 def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
     """Answer a question with a verbatim span from the documents and where it comes from."""
     history = [turn.model_dump() for turn in body.history] or None
-    answer = pipeline.ask(body.question, k=body.k, history=history)
+    answer = pipeline.ask(body.question, k=body.k, history=history, doc_ids=body.doc_ids or None)
     return AskResponse.model_validate(answer.to_dict())
 
 
