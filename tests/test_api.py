@@ -459,3 +459,26 @@ def test_ask_never_fails_with_a_500(
     raw = json.dumps(body, ensure_ascii=True).encode()
     r = api_client.post("/api/ask", content=raw, headers={"content-type": "application/json"})
     assert r.status_code in (200, 422), r.text
+
+
+# ---------------------------------------------------------------- POST /api/ask with doc_ids
+
+
+def test_ask_within_chosen_documents_cites_only_them(api_client: TestClient) -> None:
+    docs = [d["doc_id"] for d in api_client.get("/api/documents").json()]
+    others = [d for d in docs if d != KIRBY_DOC][:2]
+    body = {"question": "Which council does John Kirby work for?", "doc_ids": others, "k": 5}
+    r = api_client.post("/api/ask", json=body)
+    assert r.status_code == 200
+    out = r.json()
+    assert len(out["passages"]) == 5  # k passages, all from the chosen documents
+    cited = {c["doc_id"] for c in out["citations"]} | {p["doc_id"] for p in out["passages"]}
+    assert cited <= set(others)
+    assert "National Security Council" not in (out["answer"] or "")
+
+
+def test_ask_within_an_unknown_document_is_422_naming_it(api_client: TestClient) -> None:
+    body = {"question": "Who is John Kirby?", "doc_ids": [KIRBY_DOC, "no-such-file.txt"]}
+    r = api_client.post("/api/ask", json=body)
+    assert r.status_code == 422
+    assert "no-such-file.txt" in detail(r) and KIRBY_DOC not in detail(r)

@@ -53,3 +53,45 @@ def test_dense_search_with_a_given_vector_matches_brute_force(data: store.IndexD
     brute = np.asarray(data.vectors) @ qv
     assert np.allclose(scores, np.sort(brute)[::-1][:5], atol=1e-5)
     assert np.allclose(brute[ids], scores, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_search_within_documents_fills_k_from_them_alone(data: store.IndexData, mode: str) -> None:
+    # The filter is applied inside each search, not to the top-k afterwards: a document that the
+    # unrestricted search ranks low still yields its k best passages.
+    ret = Retriever(data, FakeEmbedder(), mode=mode)
+    question = "Which network did John Kirby speak on?"
+    everywhere = {h.passage.doc_id for h in ret.search(question, k=5).hits}
+    chosen = next(i for i, d in enumerate(data.docs) if d.doc_id not in everywhere or i == len(data.docs) - 1)
+    k = min(5, data.docs[chosen].count)
+    hits = ret.search(question, k=k, docs=frozenset({chosen})).hits
+    assert {h.passage.doc_id for h in hits} <= {data.docs[chosen].doc_id}
+    if mode != "lexical":  # BM25 returns only passages sharing a word with the question
+        assert len(hits) == k
+
+
+def test_dense_search_within_rows_equals_brute_force_over_them(data: store.IndexData) -> None:
+    emb = FakeEmbedder()
+    ret = Retriever(data, emb, mode="dense")
+    qv = emb.encode_query("Palyuga fined rubles court")
+    rows = data.rows_of([1, 3])
+    ids, scores = ret.dense_search("", 8, qv, rows)
+    vecs = np.asarray(data.vectors)[rows]
+    expected = rows[np.argsort(-(vecs @ qv), kind="stable")[:8]]
+    assert ids.tolist() == expected.tolist()
+    assert np.allclose(scores, np.asarray(data.vectors)[ids] @ qv, atol=1e-5)
+
+
+def test_search_within_documents_through_a_faiss_selector(
+    data: store.IndexData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past EXACT_FILTER_MAX passages the filter runs as a FAISS ID selector: same rows as exact.
+    import qa.retrieve
+
+    emb = FakeEmbedder()
+    ret = Retriever(data, emb, mode="dense")
+    qv = emb.encode_query("Kirby National Security Council")
+    rows = data.rows_of([0, 2])
+    exact = ret.dense_search("", 6, qv, rows)[0].tolist()
+    monkeypatch.setattr(qa.retrieve, "EXACT_FILTER_MAX", 0)
+    assert ret.dense_search("", 6, qv, rows)[0].tolist() == exact
