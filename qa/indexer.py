@@ -40,6 +40,7 @@ class IngestReport:
     # (doc_id, message): documents that were added but read imperfectly (Document.warnings).
     warnings: list[tuple[str, str]] = field(default_factory=list)
     embedded_passages: int = 0
+    embedded_sentences: int = 0  # sentences embedded at ingest, so a new question embeds only itself
     total_documents: int = 0
     total_passages: int = 0
     # Seconds per stage: open (the old index), scan (read, hash, parse), chunk, ner, embed, faiss,
@@ -210,6 +211,29 @@ def _stored_vectors(data: store.IndexData) -> np.ndarray:
     return data.vectors
 
 
+def _fill(parts: list[np.ndarray], slots: Sequence[int], new: np.ndarray) -> None:
+    """Put the freshly embedded rows `new`, in order, into the placeholder parts at `slots`."""
+    pos = 0
+    for slot in slots:
+        n = len(parts[slot])
+        parts[slot] = new[pos : pos + n]
+        pos += n
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    return [(x.start, x.end) for x in split_sentences(text)]
+
+
+def _stored_sentences(data: store.IndexData, doc: int) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+    """Document number `doc`'s stored sentence spans and vectors; None for a generation without them."""
+    rows = data.sentence_rows(doc)
+    if rows is None or data.sentences is None or data.sentence_vectors is None:
+        return None
+    lo, hi = rows
+    recs = data.sentences[lo:hi]
+    return [(int(r["start"]), int(r["end"])) for r in recs], data.sentence_vectors[lo:hi]
+
+
 def _write(
     settings: Settings,
     embedder: Embedder,
@@ -229,6 +253,10 @@ def _write(
     to_annotate: list[int] = []  # document numbers whose entities are still to find
     to_embed: list[str] = []
     embed_slots: list[int] = []  # index into vec_parts that each new batch fills
+    sent_rows: list[tuple[int, int, int]] = []
+    sent_parts: list[np.ndarray] = []
+    sent_to_embed: list[str] = []
+    sent_slots: list[int] = []
 
     def add_doc(
         doc_id: str,
@@ -239,7 +267,9 @@ def _write(
         spans: list[tuple[int, int]],
         vecs: np.ndarray | None,
         old_ents: np.ndarray | None,
-        pages: tuple[int, ...] = (),
+        pages: tuple[int, ...],
+        sents: Sequence[tuple[int, int]],
+        sent_vecs: np.ndarray | None,
     ) -> None:
         d = len(docs)
         if old_ents is None:
@@ -257,6 +287,13 @@ def _write(
             to_embed.extend(text[s:e] for s, e in spans)
         else:
             vec_parts.append(np.asarray(vecs, dtype=np.float32))
+        sent_rows.extend((d, s, e) for s, e in sents)
+        if sent_vecs is None:
+            sent_slots.append(len(sent_parts))
+            sent_parts.append(np.zeros((len(sents), embedder.dim), dtype=np.float32))
+            sent_to_embed.extend(text[s:e] for s, e in sents)
+        else:
+            sent_parts.append(np.asarray(sent_vecs, dtype=np.float32))
 
     timings = report.timings_s
     t0 = time.perf_counter()
@@ -274,29 +311,33 @@ def _write(
             if info.doc_id in fresh or info.doc_id in removed:
                 continue
             text = old.texts[i]
+            stored = _stored_sentences(old, i)
             if old_keep is not None:
                 recs = old.passages[info.first : info.first + info.count]
                 spans = [(int(r["start"]), int(r["end"])) for r in recs]
                 vecs = _stored_vectors(old)[info.first : info.first + info.count]
-                ents_i = old.entities_of(i)
-                add_doc(info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, ents_i, info.pages)
-            else:
-                ps = make_passages(info.doc_id, text, split_sentences(text), **chunk_kwargs)
+                sents, sent_vecs = stored if stored is not None else (_sentence_spans(text), None)
                 add_doc(
-                    info.doc_id,
-                    info.title,
-                    info.sha256,
-                    info.root,
-                    text,
-                    [(p.start, p.end) for p in ps],
-                    None,
-                    old.entities_of(i),
-                    info.pages,
-                )
+                    info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, old.entities_of(i), info.pages,
+                    sents, sent_vecs,
+                )  # fmt: skip
+            else:
+                split = split_sentences(text)
+                ps = make_passages(info.doc_id, text, split, **chunk_kwargs)
+                sents = [(x.start, x.end) for x in split]
+                # The same text split the same way keeps its sentence vectors (the model is the same).
+                sent_vecs = stored[1] if stored is not None and stored[0] == sents else None
+                add_doc(
+                    info.doc_id, info.title, info.sha256, info.root, text, [(p.start, p.end) for p in ps], None,
+                    old.entities_of(i), info.pages, sents, sent_vecs,
+                )  # fmt: skip
     for doc in fresh.values():
-        ps = make_passages(doc.doc_id, doc.text, split_sentences(doc.text), **chunk_kwargs)
-        spans_new = [(p.start, p.end) for p in ps]
-        add_doc(doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, spans_new, None, None, doc.pages)
+        split = split_sentences(doc.text)
+        ps = make_passages(doc.doc_id, doc.text, split, **chunk_kwargs)
+        add_doc(
+            doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None, None,
+            doc.pages, [(x.start, x.end) for x in split], None,
+        )  # fmt: skip
 
     t1 = time.perf_counter()
     timings["chunk"] = t1 - t0
@@ -307,8 +348,11 @@ def _write(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner") as pool:
         ner = pool.submit(_timed, annotate.entities, [texts[d] for d in to_annotate]) if to_annotate else None
         new_vecs = _embed_all(embedder, to_embed, settings.embed_batch_size)
+        t_sent = time.perf_counter()
+        timings["embed"] = t_sent - t1
+        new_sent_vecs = _embed_all(embedder, sent_to_embed, settings.embed_batch_size)
         t2 = time.perf_counter()
-        timings["embed"] = t2 - t1
+        timings["embed_sentences"] = t2 - t_sent
         if ner is not None:
             found, timings["ner"] = ner.result()
             for d, spans_found in zip(to_annotate, found):
@@ -317,12 +361,12 @@ def _write(
     timings["ner_wait"] = t3 - t2
     ents.sort()
     ent_arr = np.array(ents, dtype=ENT_DTYPE) if ents else np.zeros(0, dtype=ENT_DTYPE)
-    pos = 0
-    for slot in embed_slots:
-        n = len(vec_parts[slot])
-        vec_parts[slot] = new_vecs[pos : pos + n]
-        pos += n
+    _fill(vec_parts, embed_slots, new_vecs)
     report.embedded_passages = len(to_embed)
+    _fill(sent_parts, sent_slots, new_sent_vecs)
+    report.embedded_sentences = len(sent_to_embed)
+    sentences = np.array(sent_rows, dtype=store.SENTENCE_DTYPE) if sent_rows else np.zeros(0, store.SENTENCE_DTYPE)
+    sentence_vectors = np.concatenate(sent_parts) if sent_parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
     passages = np.array(rows, dtype=store.PASSAGE_DTYPE) if rows else np.zeros(0, dtype=store.PASSAGE_DTYPE)
     vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, embedder.dim), dtype=np.float32)
@@ -345,6 +389,8 @@ def _write(
             embedder.name,
             embedder.dim,
             settings_fingerprint(settings),
+            sentences,
+            sentence_vectors,
         )
     except OSError as e:
         raise IngestError(

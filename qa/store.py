@@ -51,11 +51,18 @@ from qa.models import Citation, Document, Passage
 # 2: texts moved out of documents.jsonl into texts.bin + text_offsets.npy, read through a memory map.
 FORMAT_VERSION = 2
 PASSAGE_DTYPE = np.dtype([("doc", "<i4"), ("start", "<i8"), ("end", "<i8")])
+# Every sentence of every document, in document order, with its vector (sentence_vectors.npy): the
+# answerer reads sentences, so a new question embeds only itself. Generations written before these
+# files existed still load; their answerer embeds sentences at question time as it used to.
+SENTENCE_DTYPE = PASSAGE_DTYPE
 CURRENT = "CURRENT"
 _RERUN = "Re-run `qa ingest` to rebuild the index."
 # Files at least this large are checked by size only when an index is opened: hashing a
 # multi-gigabyte index on every start would cost more than the rest of loading it.
 _HASH_LIMIT = 64 * 1024 * 1024
+# Vectors are read only while ingesting or answering, and are checked by size when an index opens;
+# hashing them would double the time to open a large index.
+_UNHASHED_ON_LOAD = frozenset({"vectors.npy", "sentence_vectors.npy"})
 # Past this many vectors the FAISS index is memory-mapped rather than read into memory.
 _MMAP_INDEX_MIN = 50_000
 
@@ -138,9 +145,12 @@ class IndexData:
     entities: np.ndarray | None = None
     vectors: np.ndarray | None = None
     doc_index: dict[str, int] = field(default_factory=dict)
+    sentences: np.ndarray | None = None  # SENTENCE_DTYPE, ordered by (doc, start); None: not stored
+    sentence_vectors: np.ndarray | None = None  # one row per sentence, memory-mapped
 
     def __post_init__(self) -> None:
         self._entity_bounds: np.ndarray | None = None
+        self._sentence_bounds: np.ndarray | None = None
         if not self.doc_index:
             self.doc_index = {d.doc_id: i for i, d in enumerate(self.docs)}
 
@@ -183,6 +193,31 @@ class IndexData:
         if not 0 <= doc < len(bounds) - 1:
             return self.entities[0:0]
         return self.entities[int(bounds[doc]) : int(bounds[doc + 1])]
+
+    def sentence_rows(self, doc: int) -> tuple[int, int] | None:
+        """Rows [lo, hi) of document number `doc`'s stored sentences; None when none are stored."""
+        if self.sentences is None or self.sentence_vectors is None:
+            return None
+        bounds = self._sentence_bounds
+        if bounds is None:
+            col = np.ascontiguousarray(self.sentences["doc"])
+            bounds = np.searchsorted(col, np.arange(len(self.docs) + 1), "left")
+            self._sentence_bounds = bounds
+        if not 0 <= doc < len(bounds) - 1:
+            return None
+        return int(bounds[doc]), int(bounds[doc + 1])
+
+    def stored_sentence_vector(self, doc: int, start: int, end: int) -> np.ndarray | None:
+        """The stored vector of the sentence [start, end) of document number `doc`, if stored."""
+        rows = self.sentence_rows(doc)
+        if rows is None or self.sentences is None or self.sentence_vectors is None:
+            return None
+        lo, hi = rows
+        starts = self.sentences["start"][lo:hi]
+        i = lo + int(np.searchsorted(starts, start))
+        if i < hi and int(self.sentences["start"][i]) == start and int(self.sentences["end"][i]) == end:
+            return np.asarray(self.sentence_vectors[i], dtype=np.float32)
+        return None
 
     def document_frequencies(self) -> dict[str, int]:
         """Passages per lexical term (stems, and "~skeleton" keys for names), from the BM25 index."""
@@ -283,8 +318,13 @@ def write_generation(
     model: str,
     dim: int,
     settings_fingerprint: dict[str, Any],
+    sentences: np.ndarray | None = None,
+    sentence_vectors: np.ndarray | None = None,
 ) -> Path:
-    """Write a complete generation beside the current one, fsync it, then switch CURRENT to it."""
+    """Write a complete generation beside the current one, fsync it, then switch CURRENT to it.
+
+    `sentences` (SENTENCE_DTYPE) and `sentence_vectors` are written when given.
+    """
     faiss = _require_faiss()
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -316,6 +356,11 @@ def write_generation(
         _save_array(tmp / "passages.npy", passages.astype(PASSAGE_DTYPE, copy=False))
         _save_array(tmp / "entities.npy", entities.astype(ENT_DTYPE, copy=False))
         _save_array(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        if sentences is not None and sentence_vectors is not None:
+            if len(sentences) != len(sentence_vectors):
+                raise ValueError(f"{len(sentences)} sentences but {len(sentence_vectors)} sentence vectors")
+            _save_array(tmp / "sentences.npy", sentences.astype(SENTENCE_DTYPE, copy=False))
+            _save_array(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         with _clear_write_errors(tmp, "faiss.index"), (tmp / "faiss.index").open("wb") as f:
             faiss.write_index(faiss_index, faiss.PyCallbackIOWriter(f.write))
         with _clear_write_errors(tmp, "lexical/"):
@@ -475,6 +520,17 @@ def current_generation(index_dir: Path) -> Path:
     return gen
 
 
+def _load_sentences(gen: Path, manifest: dict[str, Any], dim: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The stored sentences and their vectors, memory-mapped; (None, None) for a generation without them."""
+    if "sentences.npy" not in manifest["files"]:
+        return None, None
+    sentences = np.load(gen / "sentences.npy", mmap_mode="r")
+    vectors = np.load(gen / "sentence_vectors.npy", mmap_mode="r")
+    if vectors.shape != (len(sentences), dim):
+        raise ValueError(f"sentence_vectors.npy has shape {vectors.shape} for {len(sentences)} sentences")
+    return sentences, vectors
+
+
 def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool = False) -> IndexData:
     """Load and check the live generation; any inconsistency is an IndexCorruptError naming the file.
 
@@ -519,7 +575,7 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
             raise IndexCorruptError(
                 f"{p} is truncated or altered (size {p.stat().st_size}, expected {meta['size']}). {_RERUN}"
             )
-        if meta.get("sha256") and rel != "vectors.npy" and file_sha256(p) != meta["sha256"]:
+        if meta.get("sha256") and rel not in _UNHASHED_ON_LOAD and file_sha256(p) != meta["sha256"]:
             raise IndexCorruptError(f"{p} is damaged (checksum mismatch). {_RERUN}")
     faiss = _require_faiss()
     try:
@@ -551,6 +607,7 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         lexical = bm25s.BM25.load(str(gen / "lexical"), mmap=True)
         vectors = np.load(gen / "vectors.npy", mmap_mode="r") if with_vectors else None
+        sentences, sentence_vectors = _load_sentences(gen, manifest, expect_dim)
     except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as e:
         raise IndexCorruptError(f"{gen} could not be read ({type(e).__name__}: {e}). {_RERUN}") from e
     if (
@@ -561,4 +618,16 @@ def load(index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool
         raise IndexCorruptError(f"{gen}: files disagree on the number of passages. {_RERUN}")
     if findex.d != expect_dim:
         raise IndexCorruptError(f"{gen / 'faiss.index'} has dimension {findex.d}, expected {expect_dim}. {_RERUN}")
-    return IndexData(gen, manifest, docs, texts, passages, findex, lexical, ents, vectors)
+    return IndexData(
+        gen,
+        manifest,
+        docs,
+        texts,
+        passages,
+        findex,
+        lexical,
+        ents,
+        vectors,
+        sentences=sentences,
+        sentence_vectors=sentence_vectors,
+    )

@@ -60,7 +60,9 @@ def test_a_changed_file_is_reembedded_alone_and_a_removed_file_disappears(
     emb.calls.clear()
     report = update_index(settings, emb, roots=[docs])
     assert report.updated == ["004_75648a9ff11dcd33.txt"] and report.removed == ["000_d60922b307c76c22.txt"]
-    assert sum(emb.calls) == report.embedded_passages == 1
+    # One passage and its two sentences ("Ferry news", the ferry sentence); nothing else re-embedded.
+    assert report.embedded_passages == 1 and report.embedded_sentences == 2
+    assert sum(emb.calls) == 3
     new = load(settings, emb)
     assert "000_d60922b307c76c22.txt" not in new.doc_index
     assert new.text_of("004_75648a9ff11dcd33.txt").startswith("Ferry news")
@@ -203,3 +205,46 @@ def test_an_index_in_the_old_format_is_refused_with_the_fix(built: tuple[Setting
     (gen / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(IndexCorruptError, match="format 1.*qa ingest"):
         load(settings, emb)
+
+
+def test_every_sentence_is_stored_with_its_vector(built: tuple[Settings, FakeEmbedder]) -> None:
+    # The answerer reads sentences; with their vectors stored at ingest a new question embeds only itself.
+    from qa.chunk import split_sentences
+
+    settings, emb = built
+    data = load(settings, emb)
+    assert data.sentences is not None and data.sentence_vectors is not None
+    for d, text in enumerate(data.texts):
+        spans = [(x.start, x.end) for x in split_sentences(text)]
+        lo, hi = data.sentence_rows(d) or (0, 0)
+        assert [(int(r["start"]), int(r["end"])) for r in data.sentences[lo:hi]] == spans
+        for s, e in spans[:3]:
+            v = data.stored_sentence_vector(d, s, e)
+            assert v is not None and np.allclose(v, emb.encode([text[s:e]])[0], atol=1e-6)
+    assert data.stored_sentence_vector(0, 0, 1) is None  # not a sentence: the answerer embeds it itself
+
+
+def test_the_answerer_embeds_no_stored_sentence(built: tuple[Settings, FakeEmbedder]) -> None:
+    from qa.answerer.state import AnswerState
+
+    settings, emb = built
+    data = load(settings, emb)
+    state = AnswerState(data, emb)
+    spans = [(d, s, e) for d in range(len(data.docs)) for s, e in state.doc_sentences(d)[:4]]
+    emb.calls.clear()
+    vecs = state.sentence_vectors(spans)
+    assert emb.calls == [] and vecs.shape == (len(spans), emb.dim)
+    assert state.warm_up() == 0  # nothing left to warm up
+
+
+def test_a_generation_without_sentence_files_still_answers(built: tuple[Settings, FakeEmbedder]) -> None:
+    # Indexes written before sentences were stored load as before; their sentences are embedded on demand.
+    from qa.answerer.state import AnswerState
+
+    settings, emb = built
+    data = load(settings, emb)
+    data.sentences, data.sentence_vectors = None, None
+    state = AnswerState(data, emb)
+    spans = [(0, s, e) for s, e in state.doc_sentences(0)[:3]]
+    emb.calls.clear()
+    assert state.sentence_vectors(spans).shape == (3, emb.dim) and sum(emb.calls) == 3

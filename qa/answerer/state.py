@@ -41,6 +41,10 @@ class AnswerState:
         """Vectors of sentences (doc, start, end), embedded once per process and cached."""
         if not spans:
             return np.zeros((0, 384), dtype=np.float32)
+        if self.data.sentences is not None:
+            stored = [self.data.stored_sentence_vector(d, s, e) for d, s, e in spans]
+            if all(v is not None for v in stored):  # ingest stored them: nothing to embed
+                return np.stack([v for v in stored if v is not None]).astype(np.float32, copy=False)
         keys = [(self.data.docs[d].sha256, s, e) for d, s, e in spans]
         with self._lock:
             missing = [(k, sp) for k, sp in zip(keys, spans) if k not in self._sent_vecs]
@@ -55,7 +59,12 @@ class AnswerState:
             return np.stack([self._sent_vecs[k] for k in keys]).astype(np.float32, copy=False)
 
     def warm_up(self, max_sentences: int = 20_000) -> int:
-        """Embed a small collection's sentences ahead of the questions; returns how many."""
+        """Embed a small collection's sentences ahead of the questions; returns how many.
+
+        Nothing to do when ingest stored every sentence's vector.
+        """
+        if self.data.sentences is not None:
+            return 0
         spans = [(d, s, e) for d in range(len(self.data.docs)) for s, e in self.doc_sentences(d)]
         if len(spans) > max_sentences:
             return 0
