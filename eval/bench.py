@@ -80,7 +80,8 @@ SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 SEED = 7
 NOISE = 0.15  # norm of the noise added to a sentence-sum vector (cos ~0.99 to the sum)
 STRESS_NOISE = 0.5  # isotropic copies of base vectors: cos(copy, base) ~ 1/sqrt(1 + 0.5^2) ~ 0.9
-BENCH_FORMAT = 2  # bump when the synthetic generation changes, so --reuse rebuilds
+# Bump when the synthetic generation changes, so --reuse rebuilds (3: sentences and their vectors stored).
+BENCH_FORMAT = 3
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -217,6 +218,32 @@ class Synthetic:
     entities: np.ndarray  # ENT_DTYPE
     terms: list[list[str]]
     sentences: np.ndarray  # (passages, 4) pool sentence ids of each passage; -1 for real documents
+
+
+def synthetic_sentences(
+    syn: Synthetic, pool: Pool, sentence_vecs: np.ndarray, embedder: MiniLMEmbedder
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every sentence of the synthetic corpus and its vector, as `qa ingest` stores them.
+
+    A sentence that is a pool sentence gets that sentence's real embedding (the same text, so the
+    same vector ingest would compute); any other (the bundled documents' own splits) is embedded.
+    """
+    by_text = {t: i for i, t in enumerate(pool.sentences)}
+    rows: list[tuple[int, int, int]] = []
+    ids: list[int] = []
+    for d, text in enumerate(syn.texts):
+        for x in split_sentences(text):
+            rows.append((d, x.start, x.end))
+            ids.append(by_text.get(text[x.start : x.end], -1))
+    idx = np.asarray(ids, dtype=np.int64)
+    vecs = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+    known = idx >= 0
+    vecs[known] = sentence_vecs[idx[known]]
+    todo = np.flatnonzero(~known)
+    if len(todo):
+        texts = [syn.texts[rows[i][0]][rows[i][1] : rows[i][2]] for i in todo]
+        vecs[todo] = embedder.encode(texts, batch_size=64)
+    return np.array(rows, dtype=store.SENTENCE_DTYPE), vecs
 
 
 def bundled_docs(
@@ -831,7 +858,13 @@ def build_scale(
     real = np.concatenate([head[5], base]).astype(np.float32)
     vectors = synthetic_vectors(real, vec.sentence_vecs, syn.sentences, SEED)
     gen_s += time.perf_counter() - t
-    log(f"scale {size}: generated {len(syn.docs)} documents, {len(syn.passages)} passages in {gen_s:.1f} s")
+    t = time.perf_counter()
+    sentences, sentence_vectors = synthetic_sentences(syn, pool, vec.sentence_vecs, vec.embedder)
+    gen_s += time.perf_counter() - t
+    log(
+        f"scale {size}: generated {len(syn.docs)} documents, {len(syn.passages)} passages, "
+        f"{len(sentences)} sentences in {gen_s:.1f} s"
+    )
     t = time.perf_counter()
     findex = store.build_faiss(vectors, Settings().exact_index_max)
     faiss_s = time.perf_counter() - t
@@ -852,6 +885,8 @@ def build_scale(
         MiniLMEmbedder.name,
         MiniLMEmbedder.dim,
         settings_fingerprint(Settings()),
+        sentences,
+        sentence_vectors,
     )
     write_s = time.perf_counter() - t
     files_mb = {
@@ -878,7 +913,7 @@ def build_scale(
         "reused": False,
     }
     marker.write_text(json.dumps({"params": params, "build": build}, indent=1))
-    del syn, vectors, findex, lexical
+    del syn, vectors, findex, lexical, sentences, sentence_vectors
     gc.collect()
     return index_dir, build, folder, real
 
