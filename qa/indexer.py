@@ -53,7 +53,8 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{self.unchanged} unchanged, {len(self.skipped)} skipped; index has "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped, {len(self.warnings)} "
+            f"{'warning' if len(self.warnings) == 1 else 'warnings'}; index has "
             f"{self.total_documents} documents, {self.total_passages} passages "
             f"({self.embedded_passages} passages embedded)."
         )
