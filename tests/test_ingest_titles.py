@@ -43,7 +43,8 @@ def test_markdown_titles_come_from_headings_and_front_matter() -> None:
 
 
 @pytest.mark.parametrize(
-    "junk", ["Untitled", "Microsoft Word - report_final.docx", "scan0001.pdf", "C:\\docs\\a b.doc", ""]
+    "junk",
+    ["Untitled", "Microsoft Word - report_final.docx", "scan0001.pdf", "C:\\docs\\a b.doc", "/home/ann/scan", ""],
 )
 def test_junk_metadata_titles_are_ignored(junk: str) -> None:
     assert declared_title(junk) == ""
@@ -51,6 +52,7 @@ def test_junk_metadata_titles_are_ignored(junk: str) -> None:
 
 def test_a_real_metadata_title_is_kept() -> None:
     assert declared_title("  Annual Harbour Report 2023 ") == "Annual Harbour Report 2023"
+    assert declared_title("AC/DC at the harbour festival") == "AC/DC at the harbour festival"
 
 
 def test_a_file_with_no_headline_is_titled_by_its_name() -> None:

@@ -125,6 +125,9 @@ def main_content(markup: str) -> str:
     paragraph; "" when it finds none or cannot read the page."""
     if len(markup) > MAX_MAIN_CONTENT_MARKUP:
         return ""
+    # trafilatura logs ERROR for every fragment it finds no tree in ("empty HTML tree"); for docqa
+    # that is the normal path to the visible-text parser, not something to show on a terminal.
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     try:
         import trafilatura
 

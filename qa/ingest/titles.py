@@ -35,7 +35,7 @@ _CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\s[–—-])\s")
 _JUNK_TITLE = re.compile(
     r"^(?:untitled|no title|title|document\d*|doc\d*|new document|slide \d+|page \d+|"
     r"microsoft (?:word|powerpoint|excel)\b.*|.*\.(?:docx?|pdf|txt|rtf|odt|pptx?|xlsx?|indd|tex|html?)|"
-    r"[\w.~-]*[\\/][\w.\\/ ~-]*)$",
+    r"(?:[a-z]:\\|/|~/)\S*)$",
     re.IGNORECASE,
 )
 
