@@ -75,3 +75,10 @@ def test_a_pdf_of_only_scans_without_ocr_is_refused_saying_why(monkeypatch: pyte
 def test_a_blank_page_is_not_called_a_scan() -> None:
     doc = parse_document("blank.pdf", make_pdf(["Text.", ""]))
     assert doc.warnings == () and doc.pages == (0, len(doc.text))
+
+
+def test_an_ocr_program_that_fails_leaves_a_warning_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "find_tools", lambda: ("/bin/false", "/bin/false"))
+    doc = parse_document("scan.pdf", scanned_pdf())
+    assert doc.text == "Harbour history"
+    assert doc.warnings == ("page 2 has no text layer and could not be read by OCR (false failed (exit code 1))",)

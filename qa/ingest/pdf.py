@@ -152,16 +152,20 @@ def _ocr(data: bytes, pages: list[str], scanned: list[int]) -> list[str]:
         return [f"{_page_list(scanned)} {'has' if len(scanned) == 1 else 'have'} no text layer ({ocr.INSTALL_HINT})"]
     warnings: list[str] = []
     read: list[int] = []
-    with ocr.PdfOcr(data, tools) as reader:
-        for number in scanned[:MAX_OCR_PAGES]:
-            try:
-                text = reader.read_page(number)
-            except ocr.OcrError as e:
-                warnings.append(f"page {number} has no text layer and could not be read by OCR ({e})")
-                continue
-            if text.strip():
-                pages[number - 1] = text
-                read.append(number)
+    try:
+        with ocr.PdfOcr(data, tools) as reader:
+            for number in scanned[:MAX_OCR_PAGES]:
+                try:
+                    text = reader.read_page(number)
+                except ocr.OcrError as e:
+                    warnings.append(f"page {number} has no text layer and could not be read by OCR ({e})")
+                    continue
+                if text.strip():
+                    pages[number - 1] = text
+                    read.append(number)
+    except OSError as e:  # no room for the temporary page images: the text layer still stands
+        unread = [n for n in scanned if n not in read]
+        warnings.append(f"{_page_list(unread)} could not be read by OCR ({e.strerror or e})")
     if read:
         warnings.insert(0, f"{_page_list(read)} {'was' if len(read) == 1 else 'were'} read by OCR")
     if len(scanned) > MAX_OCR_PAGES:
