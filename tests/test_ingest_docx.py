@@ -45,6 +45,19 @@ def test_paragraphs_headings_and_tables_come_in_reading_order() -> None:
     assert doc.pages == ()
 
 
+def test_a_merged_cell_is_read_once() -> None:
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 2)).text = "Tide times at the north quay"
+    for c, value in enumerate(["06:10", "12:25", "18:40"]):
+        table.cell(1, c).text = value
+    out = io.BytesIO()
+    document.save(out)
+    assert parse_document("t.docx", out.getvalue()).text == "Tide times at the north quay\n06:10 | 12:25 | 18:40"
+
+
 def test_the_core_properties_title_wins_unless_it_is_junk() -> None:
     assert parse_document("a.docx", make_docx(title="Tide tables 2024")).title == "Tide tables 2024"
     assert parse_document("b.docx", make_docx(title="Document1")).title == "Harbour tides"

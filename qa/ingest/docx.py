@@ -60,11 +60,13 @@ def _is_heading(paragraph: Any) -> bool:
 
 def _row_text(row: Any) -> str:
     cells: list[str] = []
-    seen: set[int] = set()
+    # A merged cell is listed once per grid column it spans. The elements are kept (not their id()),
+    # so that lxml hands back the same proxy object for the same cell while this list holds it.
+    seen: list[Any] = []
     for cell in row.cells:
-        if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
+        if any(cell._tc is tc for tc in seen):
             continue
-        seen.add(id(cell._tc))
+        seen.append(cell._tc)
         text = " ".join(" ".join(p.text for p in cell.paragraphs).split())
         cells.append(text)
     while cells and not cells[-1]:
