@@ -10,7 +10,7 @@ PORT   ?= 8000
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: install install-dev index run lint test test-fast eval heldout bench clean browser
+.PHONY: install install-dev index run lint test test-fast eval heldout bench clean browser ocr
 
 # torch is installed first and pinned: an unpinned torch would pull a multi-GB CUDA build.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -34,6 +34,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
 
+# Scanned PDF pages are read by tesseract (rendered by poppler's pdftoppm); the OCR tests need both.
+ocr:
+	@{ command -v tesseract >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr poppler-utils >/dev/null; \
+	  else echo "tesseract or pdftoppm is missing: run 'sudo apt-get install tesseract-ocr poppler-utils' for the OCR tests"; fi; }
+
 $(INDEX)/CURRENT: | $(VENV)/.installed
 	$(QA) ingest corpus/ --index $(INDEX)
 
@@ -51,7 +57,7 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check qa web tests eval
 	$(VENV)/bin/mypy
 
-test: lint browser
+test: lint browser ocr
 	$(PY) -m pytest -q
 
 test-fast: install-dev

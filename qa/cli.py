@@ -48,6 +48,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         check_root(r)
     pipe = Pipeline(settings)
     report = pipe.ingest(roots=roots, warn=lambda m: print(m, file=sys.stderr), reload=False)
+    for doc_id, message in report.warnings:
+        print(f"warning: {doc_id}: {message}", file=sys.stderr)
     print(report.summary())
     return 0
 

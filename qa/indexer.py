@@ -21,7 +21,7 @@ from qa.chunk import make_passages, split_sentences
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.errors import DocQAError, IndexCorruptError, IndexNotFoundError, IngestError
-from qa.ingest import check_root, iter_files, parse_document, read_file, sha256
+from qa.ingest import PARSER_VERSION, check_root, iter_files, parse_document, read_file, sha256
 from qa.models import Document
 from qa.text import lexical_terms
 
@@ -54,7 +54,8 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{self.unchanged} unchanged, {len(self.skipped)} skipped; index has "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped, {len(self.warnings)} "
+            f"{'warning' if len(self.warnings) == 1 else 'warnings'}; index has "
             f"{self.total_documents} documents, {self.total_passages} passages "
             f"({self.embedded_passages} passages embedded)."
         )
@@ -77,8 +78,10 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
 
 
 def settings_fingerprint(settings: Settings) -> dict[str, Any]:
-    """What, if changed, invalidates stored passages and vectors."""
+    """What, if changed, invalidates stored passages and vectors (the parser too: a newer one may
+    read the same file into another text, title or pages)."""
     return {
+        "parser_version": PARSER_VERSION,
         "passage_max_tokens": settings.passage_max_tokens,
         "passage_max_sentences": settings.passage_max_sentences,
         "passage_overlap_sentences": settings.passage_overlap_sentences,

@@ -281,6 +281,19 @@ def test_upload_several_files_and_replace_one(upload_client: TestClient) -> None
     assert upload_client.get("/api/documents/two.html").json()["title"] == "Two"
 
 
+def test_an_upload_read_imperfectly_says_so_in_warnings(upload_client: TestClient) -> None:
+    from tests.test_ingest_language import GERMAN
+
+    r = upload_client.post("/api/documents", files={"files": ("hafen.txt", GERMAN.encode())}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert r.json()["added"] == ["hafen.txt"]
+    assert r.json()["warnings"] == [
+        "hafen.txt: looks like German (de), not English: docqa's models read English only, so answers may be poor."
+    ]
+    plain = upload_client.post("/api/documents", files={"files": ("plain.txt", b"Some text.")}, headers=AUTH)
+    assert plain.json()["warnings"] == []
+
+
 def test_upload_over_the_limit_is_413_by_content_length(make_upload_client: Callable[..., TestClient]) -> None:
     client = make_upload_client(max_upload_bytes=100_000)
     r = client.post("/api/documents", files={"files": ("big.txt", b"word " * 40_000)}, headers=AUTH)
@@ -333,7 +346,7 @@ def test_one_file_over_the_limit_is_413(make_upload_client: Callable[..., TestCl
 @pytest.mark.parametrize(
     "name, data",
     [
-        ("report.docx", b"PK\x03\x04 not really"),
+        ("report.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
         ("program.exe", b"MZ\x90\x00"),
         ("noextension", b"Some text."),
         ("image.png", b"\x89PNG\r\n"),
@@ -352,6 +365,7 @@ def test_unreadable_file_types_are_415(upload_client: TestClient, name: str, dat
         ("blank.md", b"  \n\n ", "empty"),
         ("binary.txt", b"\x00\x01\x02\x03" * 100, "binary"),
         ("fake.pdf", b"this is not a pdf", "PDF"),
+        ("report.docx", b"PK\x03\x04 not really", "damaged .docx"),
         (".hidden.txt", b"Some text.", "not allowed"),
         ("..txt", b"Some text.", "not allowed"),
         ("sub\\evil.txt", b"Some text.", "not allowed"),

@@ -900,3 +900,38 @@ def test_serve_binds_to_loopback_unless_told_otherwise() -> None:
 
     assert build_parser().parse_args(["serve"]).host == "127.0.0.1"
     assert "HOST   ?= 127.0.0.1" in (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+
+
+@cache
+def docx_base() -> bytes:
+    from tests.test_ingest_docx import make_docx
+
+    return make_docx(title="Tide tables")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(["flip", "cut", "insert"]), st.floats(0, 1), st.binary(min_size=1, max_size=40)),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_damaged_docx_files_are_read_or_refused_never_a_crash(edits: list[tuple[str, float, bytes]]) -> None:
+    data = bytearray(docx_base())
+    for kind, where, junk in edits:
+        pos = int(where * (len(data) - 1))
+        if kind == "flip":
+            data[pos] ^= junk[0] or 1
+        elif kind == "cut":
+            del data[pos : pos + 8 * len(junk)]
+        else:
+            data[pos:pos] = junk
+    t0 = time.perf_counter()
+    try:
+        doc = ingest.parse_document("d.docx", bytes(data))
+    except DocQAError as e:
+        assert "d.docx" in str(e)
+    else:
+        assert doc.text.strip()
+    assert time.perf_counter() - t0 < 30

@@ -281,6 +281,20 @@ def test_page_upload_with_htmx_updates_the_list(make_upload_client: Callable[...
     assert client.get("/api/documents/otters.txt").status_code == 200
 
 
+def test_page_upload_shows_warnings_escaped(make_upload_client: Callable[..., TestClient]) -> None:
+    from tests.test_ingest_language import GERMAN
+
+    client = make_upload_client()
+    r = client.post("/upload", headers=HX, data={"key": API_KEY}, files={"files": ("<b>hafen.txt", GERMAN.encode())})
+    assert r.status_code == 200, r.text
+    assert "<li>&lt;b&gt;hafen.txt: looks like German (de), not English" in r.text
+    assert "<b>hafen" not in r.text
+    page = client.post(
+        "/upload", data={"key": API_KEY}, files={"files": ("<b>hafen.txt", (GERMAN + " Ende.").encode())}
+    )
+    assert "&lt;b&gt;hafen.txt: looks like German (de)" in page.text
+
+
 def test_page_upload_without_javascript_renders_the_page(make_upload_client: Callable[..., TestClient]) -> None:
     client = make_upload_client()
     r = client.post("/upload", data={"key": API_KEY}, files={"files": ("otters.md", b"# Otters\n\nTwelve otters.")})

@@ -89,6 +89,9 @@ EVAL_METRIC_KEYS = {
 EVAL_KEYS = EVAL_METRIC_KEYS | {"by_kind", "baselines"}
 EVAL_BASELINES = {"bm25", "dense"}
 
+# The JSON of POST and DELETE /api/documents (web.api.IndexChange).
+INDEX_CHANGE_KEYS = {"added", "updated", "removed", "unchanged", "documents", "passages", "warnings"}
+
 # (method, path) of every route the app's routers declare; HEAD and OPTIONS come with GET and CORS.
 API_ROUTES = {
     ("POST", "/api/ask"),
@@ -178,6 +181,15 @@ def test_eval_json_keys() -> None:
     assert set(summary["baselines"]) == EVAL_BASELINES
     for name in EVAL_BASELINES:
         assert set(summary["baselines"][name]) == EVAL_METRIC_KEYS | {"by_kind"}
+
+
+def test_index_change_keys() -> None:
+    from qa.indexer import IngestReport
+
+    report = IngestReport(added=["a.pdf"], warnings=[("a.pdf", "page 2 was read by OCR")])
+    change = api.IndexChange.of(report).model_dump()
+    assert set(change) == INDEX_CHANGE_KEYS
+    assert change["warnings"] == ["a.pdf: page 2 was read by OCR"]
 
 
 def _routes(*routers: object) -> set[tuple[str, str]]:

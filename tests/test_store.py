@@ -50,6 +50,18 @@ def test_reingesting_unchanged_files_does_no_embedding_work(built: tuple[Setting
     assert (settings.index_dir / store.CURRENT).read_text() == before
 
 
+def test_an_index_from_an_older_parser_rereads_every_file(
+    built: tuple[Settings, FakeEmbedder], docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import indexer
+
+    settings, emb = built
+    monkeypatch.setattr(indexer, "PARSER_VERSION", indexer.PARSER_VERSION + 1)  # as after an upgrade
+    report = update_index(settings, emb, roots=[docs])
+    assert report.unchanged == 0 and len(report.updated) == 5
+    assert update_index(settings, emb, roots=[docs]).unchanged == 5  # once, not on every ingest
+
+
 def test_a_changed_file_is_reembedded_alone_and_a_removed_file_disappears(
     built: tuple[Settings, FakeEmbedder], docs: Path
 ) -> None:

@@ -127,6 +127,9 @@ class IndexChange(BaseModel):
     unchanged: int
     documents: int = Field(description="Documents in the index afterwards.")
     passages: int
+    warnings: list[str] = Field(
+        default_factory=list, description='How documents were read imperfectly, one "doc_id: message" each.'
+    )
 
     @classmethod
     def of(cls, report: IngestReport) -> IndexChange:
@@ -137,6 +140,7 @@ class IndexChange(BaseModel):
             unchanged=report.unchanged,
             documents=report.total_documents,
             passages=report.total_passages,
+            warnings=[f"{doc_id}: {message}" for doc_id, message in report.warnings],
         )
 
 

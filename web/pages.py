@@ -47,6 +47,7 @@ def _page(
     settings: Settings,
     turns: list[ChatTurn] | None = None,
     notice: str | None = None,
+    warnings: list[str] | None = None,
 ) -> HTMLResponse:
     """The whole chat page: for GET /, and for form posts made without JavaScript."""
     return templates.TemplateResponse(
@@ -59,6 +60,7 @@ def _page(
             "max_upload_bytes": settings.max_upload_bytes,
             "accept": ACCEPT,
             "notice": notice,
+            "warnings": warnings or [],
         },
     )
 
@@ -118,9 +120,11 @@ async def upload(request: Request, pipeline: PipelineDep, settings: SettingsDep,
     notice = _describe(report)
     if is_htmx(request):
         return templates.TemplateResponse(
-            request, "partials/upload_result.html", {"notice": notice, "documents": pipeline.documents()}
+            request,
+            "partials/upload_result.html",
+            {"notice": notice, "warnings": _warnings(report), "documents": pipeline.documents()},
         )
-    return _page(request, pipeline, settings, notice=notice)
+    return _page(request, pipeline, settings, notice=notice, warnings=_warnings(report))
 
 
 @router.get("/upload")
@@ -133,6 +137,11 @@ def upload_get() -> RedirectResponse:
 def api_docs(request: Request) -> HTMLResponse:
     """Swagger UI served from web/static/, since the CDN one would break offline and under the CSP."""
     return templates.TemplateResponse(request, "docs.html", {})
+
+
+def _warnings(report: IngestReport) -> list[str]:
+    """What the user should know about how uploaded files were read, one line a warning."""
+    return [f"{doc_id}: {message}" for doc_id, message in report.warnings]
 
 
 def _describe(report: IngestReport) -> str:
