@@ -187,13 +187,15 @@ def test_works_without_javascript(session_factory: Any) -> None:
     s = session_factory(viewport=DESKTOP, java_script_enabled=False)
     page = s.page
     page.goto("/")
+    # Without JS the question box is a plain <textarea>: Enter is a new line, the Ask button sends.
     page.locator("#question").fill("Which council does John Kirby work for?")
     with page.expect_navigation():
-        page.locator("#question").press("Enter")
+        page.locator("#ask-form button[type=submit]").click()
     expect(page.locator("#thread .turn .answer")).to_contain_text("National Security Council")
+    expect(page.locator("[data-action=export-turn]")).to_be_hidden()  # JS-only buttons stay out of the way
     page.locator("#question").fill("Which network did he speak on?")
     with page.expect_navigation():
-        page.locator("#question").press("Enter")
+        page.locator("#ask-form button[type=submit]").click()
     expect(page.locator("#thread .turn")).to_have_count(2)
     expect(page.locator("#thread .turn").nth(1).locator(".understood")).to_contain_text("Kirby")
     s.shot(page, "nojs-1-follow-up")

@@ -137,10 +137,12 @@
     var line = document.getElementById("within");
     if (line) {
       line.hidden = !ticked.length;
-      line.textContent = ticked.length ? "Asking within: " + ticked.map(function (box) {
+      var names = ticked.map(function (box) {
         var label = document.querySelector("label[for='" + box.id + "']");
         return label ? label.textContent.trim() : box.value;
-      }).join(", ") : "";
+      }).join(", ");
+      line.textContent = ticked.length ? "Asking within " + (ticked.length === 1 ? "1 document" : ticked.length + " documents") + ": " + names : "";
+      line.title = line.textContent;
     }
     save(PICKS, ticked.length ? ticked.map(function (box) { return box.value; }) : null);
   }
