@@ -92,7 +92,7 @@ def test_conversation_survives_a_reload_and_new_conversation_clears_it(session_f
     page.reload()
     page.wait_for_timeout(300)  # a restore, were anything kept, would have come back by now
     expect(page.locator("#thread .turn")).to_have_count(0)
-    expect(page.locator(".intro")).to_be_visible()
+    expect(page.locator(".intro")).to_have_css("position", "static")  # the welcome is back in view
 
 
 def test_export_downloads_markdown(session_factory: Any, server: str, tmp_path: Path) -> None:
@@ -254,3 +254,38 @@ def test_a_two_page_pdf_shows_its_pages(session_factory: Any, server: str) -> No
         == doc["text"]
     )
     s.shot(docpage, "desktop-11-pdf-pages")
+
+
+def test_page_breaks_on_the_document_page_at_phone_width(session_factory: Any, server: str) -> None:
+    """The paged document page as the ingest branch will produce it: rendered here from a fake document.
+
+    Served at the real server's address (so /static and the CSP apply) until PDFs come with page starts.
+    """
+    from playwright.sync_api import expect
+
+    from qa.models import DocumentText
+    from tests.test_pages import render_document
+    from web.middleware import SECURITY_HEADERS
+
+    pages = [
+        "Harbour report\n\nThe harbour opened in 1901 after a long survey of the bay and its currents. " * 3,
+        "Second part\n\nThe harbour master in 1950 was Ingrid Oduya, who kept the tide tables. " * 3,
+        "Third part\n\nThe lighthouse was rebuilt in 1987. " * 3,
+    ]
+    text = "\n".join(pages)
+    starts, at = [], 0
+    for p in pages:
+        starts.append(at)
+        at += len(p) + 1
+    start = text.index("Ingrid Oduya")
+    doc = DocumentText("harbour.pdf", "Harbour report", text, "ab" * 32, tuple(starts))
+    html = render_document(doc, span=(start, start + len("Ingrid Oduya")), span_page=2)
+    s = session_factory(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = s.page
+    headers = {"content-type": "text/html; charset=utf-8", **SECURITY_HEADERS}
+    page.route("**/documents/harbour.pdf*", lambda route: route.fulfill(status=200, headers=headers, body=html))
+    page.goto(f"{server}/documents/harbour.pdf?start={start}&end={start + 12}#hl")
+    expect(page.locator(".page-break")).to_have_text(["Page 1", "Page 2", "Page 3"])
+    expect(page.locator("mark#hl")).to_be_in_viewport()
+    expect(page.locator(".span-note")).to_contain_text("page 2")
+    s.shot(page, "phone-7-document-pages", full_page=True)
