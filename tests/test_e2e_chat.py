@@ -289,3 +289,25 @@ def test_page_breaks_on_the_document_page_at_phone_width(session_factory: Any, s
     expect(page.locator("mark#hl")).to_be_in_viewport()
     expect(page.locator(".span-note")).to_contain_text("page 2")
     s.shot(page, "phone-7-document-pages", full_page=True)
+
+
+def test_asking_within_a_document_deleted_meanwhile_says_so(session_factory: Any, server: str) -> None:
+    from playwright.sync_api import expect
+
+    auth = {"Authorization": f"Bearer {E2E_KEY}"}
+    r = httpx.post(f"{server}/api/documents", headers=auth, files={"files": ("otters.txt", b"Otters\n\nTwelve.")})
+    assert r.status_code == 201, r.text
+    s = session_factory(viewport=DESKTOP)
+    page = s.page
+    page.goto("/")
+    tick(page, "otters.txt")
+    tick(page, KIRBY_DOC)
+    assert httpx.delete(f"{server}/api/documents/otters.txt", headers=auth).status_code == 200
+    page.locator("#question").fill("How many otters?")
+    page.locator("#question").press("Enter")
+    expect(page.locator("#thread .error")).to_contain_text("“otters.txt” is no longer among the documents")
+    s.problems.remove("Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)")
+    expect(page.locator("#doc-list input[value='otters.txt']")).to_have_count(0)  # the list is fresh
+    expect(page.locator(f"#doc-list input[value='{KIRBY_DOC}']")).to_be_checked()
+    expect(page.locator("#question")).to_have_value("How many otters?")  # kept, to ask again
+    expect(page.locator("#thread .turn")).to_have_count(0)

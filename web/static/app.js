@@ -98,14 +98,14 @@
     }
   });
 
-  // Clear the box for the next question; focus stays there for a follow-up.
+  // Clear the box for the next question; focus stays there for a follow-up. A refusal (4xx, swapped
+  // into the thread as a message) keeps the question, to fix or ask again.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
-    if (form === ask() && evt.detail.successful) {
-      var input = questionBox();
-      input.value = "";
-      input.focus();
-    }
+    if (form !== ask()) { return; }
+    var input = questionBox();
+    if (evt.detail.successful && evt.detail.xhr && evt.detail.xhr.status < 300) { input.value = ""; }
+    input.focus();
   });
 
   document.addEventListener("htmx:afterSwap", function (evt) {
