@@ -96,7 +96,9 @@ def test_conversation_survives_a_reload_and_new_conversation_clears_it(session_f
 
 
 def test_export_downloads_markdown(session_factory: Any, server: str, tmp_path: Path) -> None:
-    s = session_factory(viewport=DESKTOP)
+    from playwright.sync_api import expect
+
+    s = session_factory(viewport=DESKTOP, permissions=["clipboard-read", "clipboard-write"])
     page = s.page
     page.goto("/")
     turn = ask(page, "Which council does John Kirby work for?", 0)
@@ -123,6 +125,10 @@ def test_export_downloads_markdown(session_factory: Any, server: str, tmp_path: 
     text = whole.read_text(encoding="utf-8")
     assert text.startswith("# docqa conversation\n")
     assert "## Which council does John Kirby work for?" in text and "## Who is John Kirby?" in text
+    copy = turn.locator("[data-action=copy-turn]")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == md
 
 
 def test_enter_sends_and_shift_enter_starts_a_new_line(session_factory: Any) -> None:
