@@ -428,6 +428,7 @@ def test_asking_within_a_deleted_document_says_so_in_the_thread(api_client: Test
     page = api_client.post("/", data=data, headers={"Accept": "text/html"})
     assert page.status_code == 422 and page.text.startswith("<!doctype html>")
     assert "no longer among the documents" in page.text and 'id="ask-form"' in page.text
+    assert 'placeholder="Ask a question…">Who is John Kirby?</textarea>' in page.text  # to ask again
 
 
 def turn_data(html: str) -> dict[str, object]:

@@ -37,8 +37,12 @@ def _page(
     notice: str | None = None,
     checked: Sequence[str] = (),
     error: str | None = None,
+    question: str = "",
 ) -> HTMLResponse:
-    """The whole chat page: for GET /, and for form posts made without JavaScript."""
+    """The whole chat page: for GET /, and for form posts made without JavaScript.
+
+    `error` is a refused question's message, shown above the thread; `question` refills the box with it.
+    """
     return templates.TemplateResponse(
         request,
         "index.html",
@@ -51,6 +55,7 @@ def _page(
             "accept": ACCEPT,
             "notice": notice,
             "error": error,
+            "question": question,
         },
         status_code=422 if error else 200,
     )
@@ -112,10 +117,10 @@ def ask(
             return templates.TemplateResponse(
                 request,
                 "partials/ask_error.html",
-                {"message": message, "question": question, "documents": documents, "checked": set(still)},
+                {"message": message, "documents": documents, "checked": set(still)},
                 status_code=422,
             )
-        return _page(request, pipeline, settings, turns=earlier, checked=still, error=message)
+        return _page(request, pipeline, settings, turns=earlier, checked=still, error=message, question=question)
     all_titles = {d.doc_id: d.title for d in pipeline.documents()}
     titles = {p["doc_id"]: all_titles.get(p["doc_id"], p["doc_id"]) for p in answer["passages"]}
     turn = ChatTurn(
