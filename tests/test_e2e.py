@@ -187,13 +187,15 @@ def test_works_without_javascript(session_factory: Any) -> None:
     s = session_factory(viewport=DESKTOP, java_script_enabled=False)
     page = s.page
     page.goto("/")
+    # Without JS the question box is a plain <textarea>: Enter is a new line, the Ask button sends.
     page.locator("#question").fill("Which council does John Kirby work for?")
     with page.expect_navigation():
-        page.locator("#question").press("Enter")
+        page.locator("#ask-form button[type=submit]").click()
     expect(page.locator("#thread .turn .answer")).to_contain_text("National Security Council")
+    expect(page.locator("[data-action=export-turn]")).to_be_hidden()  # JS-only buttons stay out of the way
     page.locator("#question").fill("Which network did he speak on?")
     with page.expect_navigation():
-        page.locator("#question").press("Enter")
+        page.locator("#ask-form button[type=submit]").click()
     expect(page.locator("#thread .turn")).to_have_count(2)
     expect(page.locator("#thread .turn").nth(1).locator(".understood")).to_contain_text("Kirby")
     s.shot(page, "nojs-1-follow-up")
@@ -217,10 +219,16 @@ def test_upload_from_the_page_then_ask_about_it(session_factory: Any, tmp_path: 
     expect(page.locator("#upload-status .error")).to_contain_text("wrong")
     s.problems.remove("Failed to load resource: the server responded with a status of 403 (Forbidden)")
     page.locator("#key").fill(E2E_KEY)
+    ticked = page.locator("#doc-list input[value='003_4ab8a011891d9a26.txt']")
+    ticked.check()
     page.locator("#upload-form button").click()
     expect(page.locator("#upload-status .notice")).to_contain_text("added glaciers.txt")
     expect(page.locator("#doc-list")).to_contain_text("glaciers.txt")
     expect(page.locator("#doc-count")).to_have_text("6")
+    # The list was swapped in afresh; what was ticked stays ticked, the new document is not.
+    expect(page.locator("#doc-list input[value='003_4ab8a011891d9a26.txt']")).to_be_checked()
+    expect(page.locator("#doc-list input[value='glaciers.txt']")).not_to_be_checked()
+    page.locator("#doc-list input[value='003_4ab8a011891d9a26.txt']").uncheck()
     page.locator("#upload-status").scroll_into_view_if_needed()
     s.shot(page, "desktop-5-uploaded")
     turn = ask(page, "How many outlet glaciers did the Vatnajokull survey count?", 0)

@@ -108,6 +108,7 @@ PAGE_ROUTES = {
     ("GET", "/upload"),
     ("POST", "/upload"),
     ("GET", "/docs"),
+    ("POST", "/turns"),  # the chat re-renders turns kept in the browser's storage after a reload
 }
 # What the OpenAPI document at /openapi.json lists (the JSON API; the pages are left out of it).
 OPENAPI_PATHS = {
