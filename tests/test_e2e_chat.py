@@ -221,33 +221,49 @@ def test_phone_width_with_ticks_and_an_answer(session_factory: Any) -> None:
     s.shot(doc, "phone-6-document")
 
 
-def test_a_two_page_pdf_shows_its_pages(session_factory: Any, server: str) -> None:
+def test_a_docx_and_a_two_page_pdf_uploaded_through_the_page(session_factory: Any, server: str, tmp_path: Path) -> None:
+    # What a user does with their own files: pick a Word file and a PDF in the upload form, then
+    # ask; the PDF answer names its page, the document page shows the page breaks.
+    import docx
     from playwright.sync_api import expect
 
-    pdf = make_pdf(
-        [
-            "Harbour report\nThe harbour opened in 1901 after a long survey.",
-            "Second part\nThe harbour master in 1950 was Ingrid Oduya.",
-        ]
+    pdf = tmp_path / "harbour.pdf"
+    pdf.write_bytes(
+        make_pdf(
+            [
+                "Harbour report\nThe harbour opened in 1901 after a long survey.",
+                "Second part\nThe harbour master in 1950 was Ingrid Oduya.",
+            ]
+        )
     )
-    r = httpx.post(
-        f"{server}/api/documents",
-        headers={"Authorization": f"Bearer {E2E_KEY}"},
-        files={"files": ("harbour.pdf", pdf, "application/pdf")},
-        timeout=120,
-    )
-    assert r.status_code == 201, r.text
-    doc = httpx.get(f"{server}/api/documents/harbour.pdf").json()
-    if not doc["pages"]:
-        pytest.skip("needs PDF page starts from the ingest branch (GET /api/documents/harbour.pdf has no pages)")
+    word = docx.Document()
+    word.add_heading("Lighthouse keepers", level=1)
+    word.add_paragraph("The lighthouse on Skarv island was lit by paraffin until 1962.")
+    table = word.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Keeper", "Years"
+    table.cell(1, 0).text, table.cell(1, 1).text = "Tor Halvorsen", "1931-1958"
+    word.save(str(tmp_path / "keepers.docx"))
+
     s = session_factory(viewport=DESKTOP)
     page = s.page
     page.goto("/")
+    page.locator("#files").set_input_files([str(pdf), str(tmp_path / "keepers.docx")])
+    page.locator("#key").fill(E2E_KEY)
+    page.locator("#upload-form button").click()
+    expect(page.locator("#upload-status .notice").first).to_contain_text("added harbour.pdf, keepers.docx")
+    expect(page.locator("#doc-list")).to_contain_text("Lighthouse keepers")  # the .docx heading is its title
+
     turn = ask(page, "Who was the harbour master in 1950?", 0)
     expect(turn.locator(".answer")).to_contain_text("Ingrid Oduya")
     expect(turn.locator(".sources .page-ref").first).to_have_text("page 2")
+    turn = ask(page, "Until when was the Skarv lighthouse lit by paraffin?", 1)
+    expect(turn.locator(".answer")).to_contain_text("1962")
+    assert source_docs(turn) == {"keepers.docx"}
+    expect(turn.locator(".sources .page-ref")).to_have_count(0)  # a Word file has no pages
+
+    doc = httpx.get(f"{server}/api/documents/harbour.pdf").json()
     with s.context.expect_page() as opened:
-        turn.locator("a.citation").first.click()
+        page.locator(".turn").nth(0).locator("a.citation").first.click()
     docpage = opened.value
     docpage.wait_for_load_state()
     expect(docpage.locator(".page-break")).to_have_text(["Page 1", "Page 2"])
