@@ -279,35 +279,32 @@ def test_a_docx_and_a_two_page_pdf_uploaded_through_the_page(session_factory: An
 
 
 def test_page_breaks_on_the_document_page_at_phone_width(session_factory: Any, server: str) -> None:
-    """The paged document page as the ingest branch will produce it: rendered here from a fake document.
-
-    Served at the real server's address (so /static and the CSP apply) until PDFs come with page starts.
-    """
+    """A real three-page PDF, uploaded and read back: its document page at phone width."""
     from playwright.sync_api import expect
 
-    from qa.models import DocumentText
-    from tests.test_pages import render_document
-    from web.middleware import SECURITY_HEADERS
-
-    pages = [
-        "Harbour report\n\nThe harbour opened in 1901 after a long survey of the bay and its currents. " * 3,
-        "Second part\n\nThe harbour master in 1950 was Ingrid Oduya, who kept the tide tables. " * 3,
-        "Third part\n\nThe lighthouse was rebuilt in 1987. " * 3,
-    ]
-    text = "\n".join(pages)
-    starts, at = [], 0
-    for p in pages:
-        starts.append(at)
-        at += len(p) + 1
-    start = text.index("Ingrid Oduya")
-    doc = DocumentText("harbour.pdf", "Harbour report", text, "ab" * 32, tuple(starts))
-    html = render_document(doc, span=(start, start + len("Ingrid Oduya")), span_page=2)
+    pdf = make_pdf(
+        [
+            "Tide survey\nThe tide survey of the bay began in 1903 and took four summers.",
+            "Keepers\nThe tide tables were kept by Ingrid Oduya from 1950.",
+            "Later years\nThe tide gauge was rebuilt in 1987.",
+        ]
+    )
+    r = httpx.post(
+        f"{server}/api/documents",
+        headers={"Authorization": f"Bearer {E2E_KEY}"},
+        files={"files": ("tides.pdf", pdf, "application/pdf")},
+        timeout=120,
+    )
+    assert r.status_code == 201, r.text
+    doc = httpx.get(f"{server}/api/documents/tides.pdf").json()
+    assert len(doc["pages"]) == 3
+    start = doc["text"].index("Ingrid Oduya")
     s = session_factory(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     page = s.page
-    headers = {"content-type": "text/html; charset=utf-8", **SECURITY_HEADERS}
-    page.route("**/documents/harbour.pdf*", lambda route: route.fulfill(status=200, headers=headers, body=html))
-    page.goto(f"{server}/documents/harbour.pdf?start={start}&end={start + 12}#hl")
+    sha = doc["sha256"][:16]
+    page.goto(f"{server}/documents/tides.pdf?start={start}&end={start + 12}&sha={sha}#hl")
     expect(page.locator(".page-break")).to_have_text(["Page 1", "Page 2", "Page 3"])
+    expect(page.locator("mark#hl")).to_have_text("Ingrid Oduya")
     expect(page.locator("mark#hl")).to_be_in_viewport()
     expect(page.locator(".span-note")).to_contain_text("page 2")
     s.shot(page, "phone-7-document-pages", full_page=True)
