@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.errors import ConfigError
 from qa.index.base import Backend, DocStore, IndexWriter, LexicalIndex, Results, VectorIndex
@@ -32,6 +33,12 @@ __all__ = [
 ]
 
 BACKENDS: dict[str, Callable[[], Backend]] = {"local": LocalBackend}
+
+if TYPE_CHECKING:
+
+    def _index_data_is_a_doc_store(data: IndexData) -> DocStore:
+        """Never called: mypy checks here that a loaded generation satisfies `DocStore`."""
+        return data
 
 
 def backend(name: str) -> Backend:
