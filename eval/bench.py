@@ -376,7 +376,7 @@ def stress_recall(real: np.ndarray, n: int, qvecs: np.ndarray) -> dict[str, Any]
     exact.add(vecs)
     _, e_ids = exact.search(qvecs, 10)
     t = time.perf_counter()
-    approx = store.build_faiss(vecs, exact_max=0)
+    approx = store.build_faiss(vecs, exact_max=0).index  # the FAISS object: its efSearch is swept
     build = time.perf_counter() - t
     sweep = []
     for ef in (96, 256, 512):
@@ -868,7 +868,7 @@ def build_scale(
     t = time.perf_counter()
     findex = store.build_faiss(vectors, Settings().exact_index_max)
     faiss_s = time.perf_counter() - t
-    log(f"scale {size}: {type(findex).__name__} built in {faiss_s:.1f} s")
+    log(f"scale {size}: {findex.kind} built in {faiss_s:.1f} s")
     t = time.perf_counter()
     lexical = store.build_lexical(syn.terms)
     lexical_s = time.perf_counter() - t
@@ -899,7 +899,7 @@ def build_scale(
         "documents": len(syn.docs),
         "passages": len(syn.passages),
         "entities": len(syn.entities),
-        "index_kind": type(findex).__name__,
+        "index_kind": findex.kind,
         "generate_s": round(gen_s, 1),
         "real_embeddings": len(real),
         "real_embed_s": None if embed_s is None else round(embed_s, 1),
@@ -940,7 +940,7 @@ def recall_and_speed(data: store.IndexData, qvecs: np.ndarray, k: int = 10) -> d
             return ids, ms[:n]
 
         e_ids, e_ms = timed(exact, len(q))
-        approx = data.faiss_index
+        approx = data.dense.index  # type: ignore[attr-defined]  # the local backend's FAISS object
         out: dict[str, Any] = {"queries": len(q), "index_kind": type(approx).__name__, "exact_search_ms": pct(e_ms)}
         hnsw = getattr(approx, "hnsw", None)
         if hnsw is None:

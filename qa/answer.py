@@ -18,10 +18,10 @@ from qa import question as Q
 from qa.annotate import LABELS
 from qa.chunk import split_sentences
 from qa.gazetteer import CITY_NOUNS, COUNTRY_NOUNS, is_country
+from qa.index import IndexData
 from qa.metrics import normalize_answer
 from qa.models import Alternative, Answer, Citation, Hit
 from qa.spans import Candidate, candidates
-from qa.store import IndexData
 from qa.text import STOPWORDS, edit_distance_limit, skeleton, stem, words
 
 # Answer types whose values can disagree between sources (counts, amounts, dates).

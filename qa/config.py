@@ -76,6 +76,8 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024
     api_key: str | None = None
     embed_batch_size: int = 64
+    # Where the index lives and how it is searched: a backend name known to `qa.index.BACKENDS`.
+    storage_backend: str = "local"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -91,6 +93,7 @@ class Settings:
             model_path=_env("QA_MODEL", None, _path_or_none, "a folder"),
             max_upload_bytes=_env("QA_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int, "a whole number"),
             api_key=os.environ.get("QA_API_KEY") or None,
+            storage_backend=os.environ.get("QA_STORAGE", "").strip() or cls.storage_backend,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         for key in ("index_dir", "model_path"):

@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from qa import annotate, store
+from qa import annotate
 from qa.annotate import ENT_DTYPE
 from qa.chunk import make_passages, split_sentences
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.errors import DocQAError, IndexCorruptError, IndexNotFoundError, IngestError
+from qa.index import PASSAGE_DTYPE, SENTENCE_DTYPE, DocInfo, IndexData, index_writer, open_index
 from qa.ingest import PARSER_VERSION, check_root, iter_files, parse_document, read_file, sha256
 from qa.models import Document
 from qa.text import lexical_terms
@@ -131,7 +132,7 @@ def update_index(  # noqa: C901 - the ingest transaction's steps in order; stora
     with writer_lock(index_dir):
         t0 = time.perf_counter()
         try:
-            old = store.load(index_dir, embedder.name, embedder.dim, with_vectors=True)
+            old = open_index(settings.storage_backend, index_dir, embedder.name, embedder.dim, with_vectors=True)
         except IndexNotFoundError:
             old = None
         except IndexCorruptError as e:
@@ -207,7 +208,7 @@ def update_index(  # noqa: C901 - the ingest transaction's steps in order; stora
     return report
 
 
-def _stored_vectors(data: store.IndexData) -> np.ndarray:
+def _stored_vectors(data: IndexData) -> np.ndarray:
     """The embeddings of an index loaded with its vectors, which unchanged documents reuse."""
     if data.vectors is None:  # update_index loads with_vectors=True: only a damaged store gets here
         raise IndexCorruptError(f"{data.path}: the index has no vectors.npy. Re-run `qa ingest` to rebuild it.")
@@ -227,7 +228,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(x.start, x.end) for x in split_sentences(text)]
 
 
-def _stored_sentences(data: store.IndexData, doc: int) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+def _stored_sentences(data: IndexData, doc: int) -> tuple[list[tuple[int, int]], np.ndarray] | None:
     """Document number `doc`'s stored sentence spans and vectors; None for a generation without them."""
     rows = data.sentence_rows(doc)
     if rows is None or data.sentences is None or data.sentence_vectors is None:
@@ -240,14 +241,14 @@ def _stored_sentences(data: store.IndexData, doc: int) -> tuple[list[tuple[int, 
 def _write(
     settings: Settings,
     embedder: Embedder,
-    old: store.IndexData | None,
-    old_keep: store.IndexData | None,
+    old: IndexData | None,
+    old_keep: IndexData | None,
     fresh: dict[str, Document],
     removed: set[str],
     report: IngestReport,
     roots: Sequence[Path],
 ) -> None:
-    docs: list[store.DocInfo] = []
+    docs: list[DocInfo] = []
     texts: list[str] = []
     rows: list[tuple[int, int, int]] = []
     vec_parts: list[np.ndarray] = []
@@ -279,7 +280,7 @@ def _write(
             to_annotate.append(d)
         else:
             ents.extend((d, int(r["start"]), int(r["end"]), int(r["label"])) for r in old_ents)
-        docs.append(store.DocInfo(doc_id, title, sha, len(text), root, len(rows), len(spans), pages))
+        docs.append(DocInfo(doc_id, title, sha, len(text), root, len(rows), len(spans), pages))
         texts.append(text)
         for s, e in spans:
             rows.append((d, s, e))
@@ -368,19 +369,20 @@ def _write(
     report.embedded_passages = len(to_embed)
     _fill(sent_parts, sent_slots, new_sent_vecs)
     report.embedded_sentences = len(sent_to_embed)
-    sentences = np.array(sent_rows, dtype=store.SENTENCE_DTYPE) if sent_rows else np.zeros(0, store.SENTENCE_DTYPE)
+    sentences = np.array(sent_rows, dtype=SENTENCE_DTYPE) if sent_rows else np.zeros(0, SENTENCE_DTYPE)
     sentence_vectors = np.concatenate(sent_parts) if sent_parts else np.zeros((0, embedder.dim), dtype=np.float32)
 
-    passages = np.array(rows, dtype=store.PASSAGE_DTYPE) if rows else np.zeros(0, dtype=store.PASSAGE_DTYPE)
+    passages = np.array(rows, dtype=PASSAGE_DTYPE) if rows else np.zeros(0, dtype=PASSAGE_DTYPE)
     vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    writer = index_writer(settings.storage_backend)
     t4 = time.perf_counter()
-    findex = store.build_faiss(vectors, settings.exact_index_max)
+    findex = writer.build_vectors(vectors, settings.exact_index_max)
     t5 = time.perf_counter()
-    lexical = store.build_lexical(terms)
+    lexical = writer.build_lexical(terms)
     t6 = time.perf_counter()
     timings["faiss"], timings["lexical"] = t5 - t4, t6 - t5
     try:
-        store.write_generation(
+        writer.write_generation(
             settings.index_dir,
             docs,
             texts,

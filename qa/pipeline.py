@@ -10,12 +10,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from qa import store
 from qa.answer import Answerer
 from qa.answerer import LearnedAnswerer, load_model
 from qa.config import RULES_THRESHOLD, Settings
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.errors import DocumentNotFoundError, InvalidQuestionError, UnknownDocumentsError
+from qa.index import IndexData, open_index
 from qa.indexer import IngestReport, update_index
 from qa.models import Answer, DocumentInfo, DocumentText
 from qa.question import resolve
@@ -26,7 +26,7 @@ from qa.retrieve import Retriever
 class _Live:
     """Everything derived from one index generation; replaced as a whole, never mutated."""
 
-    data: store.IndexData
+    data: IndexData
     retriever: Retriever
     answerer: Answerer | LearnedAnswerer
 
@@ -93,13 +93,13 @@ class Pipeline:
         return self
 
     def _load(self) -> _Live:
-        data = store.load(self.settings.index_dir, self.embedder.name, self.embedder.dim)
+        data = open_index(self.settings.storage_backend, self.settings.index_dir, self.embedder.name, self.embedder.dim)
         live = self._make_live(data)
         with self._swap:
             self._live = live
         return live
 
-    def _make_live(self, data: store.IndexData) -> _Live:
+    def _make_live(self, data: IndexData) -> _Live:
         retriever = Retriever(data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k)
         answerer: Answerer | LearnedAnswerer
         if self.settings.answerer == "rules":

@@ -1,16 +1,15 @@
-"""Hybrid retrieval: dense (MiniLM + FAISS) and lexical (BM25 with name skeletons), fused by rank."""
+"""Hybrid retrieval: dense (MiniLM + a `VectorIndex`) and lexical (BM25 with name skeletons), fused by rank."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from qa.embed import Embedder
+from qa.index import IndexData
 from qa.models import Hit
-from qa.store import IndexData
 from qa.text import edit_distance_limit, query_terms
 
 
@@ -18,18 +17,6 @@ from qa.text import edit_distance_limit, query_terms
 class RetrievalResult:
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-def _faiss() -> Any:
-    import faiss
-
-    return faiss
-
-
-# A question asked within documents holding at most this many passages is scored exactly against
-# their stored vectors; past it FAISS searches with an ID selector. Either way the filter is applied
-# inside the search, so a restricted question still gets its k best passages from those documents.
-EXACT_FILTER_MAX = 50_000
 
 
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:
@@ -55,7 +42,7 @@ class Retriever:
         self.depth = depth
         self.rrf_k = rrf_k
         self.mode = mode
-        vocab: dict[str, int] = getattr(data.lexical, "vocab_dict", {}) or {}
+        vocab = data.lexical.vocabulary
         self._vocab = vocab
         self._words = [t for t in vocab if t and not t.startswith("~") and t.isalpha()]
 
@@ -82,7 +69,7 @@ class Retriever:
         n = self.data.n_passages
         if not terms or n == 0:
             return np.zeros(n, dtype=np.float32)
-        scores = np.asarray(self.data.lexical.get_scores(terms), dtype=np.float32)
+        scores = self.data.lexical.scores(terms)
         if rows is not None:
             kept = np.zeros(n, dtype=np.float32)
             kept[rows] = scores[rows]
@@ -98,33 +85,8 @@ class Retriever:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if qv is None:
             qv = self.embedder.encode_query(question)
-        if rows is not None:
-            return self._dense_within(qv, depth, rows)
-        # One question searches on one thread; concurrent questions use the other cores. With
-        # FAISS's default OpenMP team, a flat search of 10k passages took 15 ms p50 inside the
-        # pipeline on a busy two-core machine, against 0.6 ms on one thread (eval/bench.py), the
-        # team's threads spinning against torch's. The setting belongs to the calling thread, so an
-        # ingest building HNSW in another thread keeps every core.
-        _faiss().omp_set_num_threads(1)
-        scores, ids = self.data.faiss_index.search(qv[None, :].astype(np.float32), min(depth, self.data.n_passages))
-        keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), scores[0][keep]
-
-    def _dense_within(self, qv: np.ndarray, depth: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The nearest of `rows` only: exact over their vectors when few, FAISS with a selector when many."""
-        index = self.data.faiss_index
-        faiss = _faiss()
-        faiss.omp_set_num_threads(1)
-        depth = min(depth, len(rows))
-        if len(rows) <= EXACT_FILTER_MAX:
-            vecs = np.asarray(index.reconstruct_batch(rows), dtype=np.float32)
-            sims = vecs @ qv.astype(np.float32)
-            order = np.argsort(-sims, kind="stable")[:depth]
-            return rows[order], sims[order]
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
-        scores, ids = index.search(qv[None, :].astype(np.float32), depth, params=params)
-        keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), scores[0][keep]
+        # `rows` restricts the search inside the index, so it still fills `depth` from them.
+        return self.data.dense.search(qv[None, :], depth, rows).first()
 
     def search(self, question: str, k: int = 5, docs: frozenset[int] | None = None) -> RetrievalResult:
         """Dense and lexical search fused by reciprocal rank.
@@ -187,7 +149,7 @@ class Retriever:
         for rank, (row, sc) in enumerate(order):
             dense = dense_of.get(row)
             if dense is None and qv is not None:
-                dense = float(self.data.faiss_index.reconstruct(int(row)) @ qv)
+                dense = float(self.data.dense.vectors(np.array([row], dtype=np.int64))[0] @ qv)
             hits.append(
                 Hit(
                     self.data.passage(row),

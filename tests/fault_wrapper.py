@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from qa import pipeline, store
+from qa import pipeline
 from qa.cli import main
+from qa.index import local
 from tests.fakes import FakeEmbedder
 
 POINT = os.environ.get("QA_TEST_PAUSE_AT", "")
@@ -54,7 +55,7 @@ def install() -> None:
         def write_current(index_dir: Any, name: str) -> None:
             pause("SWITCHING")  # the new generation is complete and renamed; CURRENT not yet switched
 
-        store._write_current = write_current  # type: ignore[assignment]
+        local._write_current = write_current  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from fastapi.testclient import TestClient
 from qa import store
 from qa.cli import main as qa_main
 from qa.config import Settings
+from qa.index import local
 from qa.indexer import update_index
 from qa.pipeline import Pipeline
 from tests.fakes import FakeEmbedder
@@ -323,7 +324,7 @@ def test_qa_ingest_on_a_full_disk_is_one_clear_line_and_the_index_is_intact(
     (docs / "ferry.txt").write_text(FERRY)
     monkeypatch.setattr("qa.pipeline.MiniLMEmbedder", FakeEmbedder)
     with monkeypatch.context() as m:
-        m.setattr(store.np, "save", disk_full_after(100))
+        m.setattr(local.np, "save", disk_full_after(100))
         code, out, err = run_cli(["ingest", str(docs), "--index", str(settings.index_dir)], capsys)
     assert code == 1 and out == ""
     line = one_error_line(err)
@@ -341,7 +342,7 @@ def test_upload_on_a_full_disk_is_507_and_nothing_changes(
     docs_before = client.get("/api/documents").json()
     answer_before = client.post("/api/ask", json={"question": QUESTIONS[0]}).json()
     with monkeypatch.context() as m:
-        m.setattr(store.np, "save", disk_full_after(64))
+        m.setattr(local.np, "save", disk_full_after(64))
         r = client.post("/api/documents", files={"files": ("ferry.txt", FERRY.encode())}, headers=AUTH)
     assert r.status_code == 507, r.text
     assert set(r.json()) == {"detail"}

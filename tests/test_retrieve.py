@@ -35,11 +35,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> store.IndexData:
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_lexical_scores_equal_bm25s_get_scores(data: store.IndexData, question: str) -> None:
+def test_lexical_scores_equal_the_lexical_index_scores(data: store.IndexData, question: str) -> None:
     ret = Retriever(data, FakeEmbedder())
     terms = [t for t in ret.expand(query_terms(question)) if t in ret._vocab]
     ours = ret.lexical_scores(question)
-    expected = np.asarray(data.lexical.get_scores(terms), dtype=np.float32) if terms else np.zeros(data.n_passages)
+    expected = data.lexical.scores(terms) if terms else np.zeros(data.n_passages)
     assert ours.shape == (data.n_passages,)
     assert np.array_equal(ours, expected.astype(np.float32))
 
@@ -86,12 +86,12 @@ def test_search_within_documents_through_a_faiss_selector(
     data: store.IndexData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Past EXACT_FILTER_MAX passages the filter runs as a FAISS ID selector: same rows as exact.
-    import qa.retrieve
+    import qa.index.faiss_vectors
 
     emb = FakeEmbedder()
     ret = Retriever(data, emb, mode="dense")
     qv = emb.encode_query("Kirby National Security Council")
     rows = data.rows_of([0, 2])
     exact = ret.dense_search("", 6, qv, rows)[0].tolist()
-    monkeypatch.setattr(qa.retrieve, "EXACT_FILTER_MAX", 0)
+    monkeypatch.setattr(qa.index.faiss_vectors, "EXACT_FILTER_MAX", 0)
     assert ret.dense_search("", 6, qv, rows)[0].tolist() == exact

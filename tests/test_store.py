@@ -11,6 +11,7 @@ import pytest
 from qa import store
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexNotFoundError, IngestError
+from qa.index import local
 from qa.indexer import update_index
 from tests.fakes import FakeEmbedder
 
@@ -104,10 +105,10 @@ def test_faiss_search_matches_brute_force(built: tuple[Settings, FakeEmbedder]) 
     data = store.load(settings.index_dir, emb.name, emb.dim, with_vectors=True)
     assert data.vectors is not None
     q = emb.encode_query("Palyuga fined rubles court")
-    scores, ids = data.faiss_index.search(q[None, :], 10)
+    found = data.dense.search(q[None, :], 10)
     brute = np.argsort(-(np.asarray(data.vectors) @ q), kind="stable")[:10]
-    assert np.allclose(scores[0], (np.asarray(data.vectors) @ q)[brute], atol=1e-5)
-    assert set(ids[0][:5]) == set(brute[:5])
+    assert np.allclose(found.scores[0], (np.asarray(data.vectors) @ q)[brute], atol=1e-5)
+    assert set(found.rows[0][:5]) == set(brute[:5])
 
 
 def test_hnsw_past_the_threshold_agrees_with_exact_search() -> None:
@@ -116,10 +117,10 @@ def test_hnsw_past_the_threshold_agrees_with_exact_search() -> None:
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     approx = store.build_faiss(vecs, exact_max=1000)
     exact = store.build_faiss(vecs, exact_max=10_000)
-    assert type(approx).__name__ == "IndexHNSWFlat" and type(exact).__name__ == "IndexFlatIP"
+    assert approx.kind == "IndexHNSWFlat" and exact.kind == "IndexFlatIP"
     q = vecs[:50] + 0.05 * rng.normal(size=(50, 384)).astype(np.float32)
-    _, a = approx.search(q, 10)
-    _, e = exact.search(q, 10)
+    a = approx.search(q, 10).rows
+    e = exact.search(q, 10).rows
     recall = np.mean([len(set(a[i]) & set(e[i])) / 10 for i in range(50)])
     assert recall >= 0.95
 
@@ -179,7 +180,7 @@ def test_a_failed_write_leaves_the_previous_index_intact(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.np, "save", disk_full)
+    monkeypatch.setattr(local.np, "save", disk_full)
     with pytest.raises(IngestError, match="No space left on device.*previous index is unchanged"):
         update_index(settings, emb, roots=[docs])
     monkeypatch.undo()

@@ -18,9 +18,9 @@ from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_qu
 from qa.answerer.read import RawSentence, Scored, measure, name_skeletons, read
 from qa.answerer.scorer import Scorer, confidence, get_scorer
 from qa.answerer.state import AnswerState
+from qa.index import IndexData
 from qa.metrics import normalize_answer
 from qa.models import Alternative, Answer, Citation, Hit
-from qa.store import IndexData
 from qa.text import skeleton
 
 # Answer types whose values can disagree between sources (counts, amounts, dates).

@@ -18,7 +18,7 @@ from typing import Any
 from qa.answerer.features import FEATURE_NAMES
 from qa.answerer.reader import SpanReader
 from qa.errors import ModelError
-from qa.store import file_sha256
+from qa.index.local import file_sha256
 
 MODEL_FORMAT = 1
 MANIFEST = "manifest.json"

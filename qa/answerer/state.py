@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from qa.chunk import split_sentences
-from qa.store import IndexData
+from qa.index import IndexData
 
 
 class AnswerState:

@@ -50,11 +50,12 @@ def gold_records(paths: Sequence[Path], index_dir: Path) -> list[Record]:
     Raises:
         ValueError: a gold line names a document the index lacks.
     """
-    from qa import store
+    from qa.config import Settings
     from qa.embed import MODEL_DIM, MODEL_NAME
     from qa.evaluate import load_gold
+    from qa.index import open_index
 
-    data = store.load(index_dir, MODEL_NAME, MODEL_DIM)
+    data = open_index(Settings.from_env().storage_backend, index_dir, MODEL_NAME, MODEL_DIM)
     out: list[Record] = []
     rng = random.Random(3)
     for path in paths:
