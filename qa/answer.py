@@ -16,7 +16,7 @@ import numpy as np
 
 from qa import question as Q
 from qa.annotate import LABELS
-from qa.chunk import split_sentences
+from qa.chunk import sentence_spans
 from qa.gazetteer import CITY_NOUNS, COUNTRY_NOUNS, is_country
 from qa.index import IndexData
 from qa.metrics import normalize_answer
@@ -272,7 +272,7 @@ class Answerer:
         """Sentence spans of document number `d`, cached for this generation (bounded)."""
         hit = self._doc_sent_cache.get(d)
         if hit is None:
-            hit = tuple((x.start, x.end) for x in split_sentences(text))
+            hit = tuple(sentence_spans(text))
             if len(self._doc_sent_cache) > 4096:
                 self._doc_sent_cache.clear()
             self._doc_sent_cache[d] = hit

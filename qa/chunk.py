@@ -87,6 +87,11 @@ def split_sentences(text: str) -> list[Sentence]:
     return spans
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, as `split_sentences` finds them."""
+    return [(x.start, x.end) for x in split_sentences(text)]
+
+
 def _append(spans: list[Sentence], text: str, start: int, end: int) -> None:
     while start < end and text[start].isspace():
         start += 1

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa import annotate
 from qa.annotate import ENT_DTYPE
-from qa.chunk import make_passages, split_sentences
+from qa.chunk import make_passages, sentence_spans, split_sentences
 from qa.config import Settings
 from qa.embed import Embedder
 from qa.errors import DocQAError, IndexCorruptError, IndexNotFoundError, IngestError
@@ -224,18 +224,19 @@ def _fill(parts: list[np.ndarray], slots: Sequence[int], new: np.ndarray) -> Non
         pos += n
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    return [(x.start, x.end) for x in split_sentences(text)]
+def _chunk(doc_id: str, text: str, chunk_kwargs: dict[str, Any]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(passage spans, sentence spans) of a text, split into sentences once for both."""
+    split = split_sentences(text)
+    passages = make_passages(doc_id, text, split, **chunk_kwargs)
+    return [(p.start, p.end) for p in passages], [(x.start, x.end) for x in split]
 
 
 def _stored_sentences(data: IndexData, doc: int) -> tuple[list[tuple[int, int]], np.ndarray] | None:
     """Document number `doc`'s stored sentence spans and vectors; None for a generation without them."""
-    rows = data.sentence_rows(doc)
-    if rows is None or data.sentences is None or data.sentence_vectors is None:
+    rows, spans = data.sentence_rows(doc), data.sentence_spans(doc)
+    if rows is None or spans is None or data.sentence_vectors is None:
         return None
-    lo, hi = rows
-    recs = data.sentences[lo:hi]
-    return [(int(r["start"]), int(r["end"])) for r in recs], data.sentence_vectors[lo:hi]
+    return spans, data.sentence_vectors[rows[0] : rows[1]]
 
 
 def _write(
@@ -320,27 +321,23 @@ def _write(
                 recs = old.passages[info.first : info.first + info.count]
                 spans = [(int(r["start"]), int(r["end"])) for r in recs]
                 vecs = _stored_vectors(old)[info.first : info.first + info.count]
-                sents, sent_vecs = stored if stored is not None else (_sentence_spans(text), None)
+                sents, sent_vecs = stored if stored is not None else (sentence_spans(text), None)
                 add_doc(
                     info.doc_id, info.title, info.sha256, info.root, text, spans, vecs, old.entities_of(i), info.pages,
                     sents, sent_vecs,
                 )  # fmt: skip
             else:
-                split = split_sentences(text)
-                ps = make_passages(info.doc_id, text, split, **chunk_kwargs)
-                sents = [(x.start, x.end) for x in split]
+                spans, sents = _chunk(info.doc_id, text, chunk_kwargs)
                 # The same text split the same way keeps its sentence vectors (the model is the same).
                 sent_vecs = stored[1] if stored is not None and stored[0] == sents else None
                 add_doc(
-                    info.doc_id, info.title, info.sha256, info.root, text, [(p.start, p.end) for p in ps], None,
-                    old.entities_of(i), info.pages, sents, sent_vecs,
+                    info.doc_id, info.title, info.sha256, info.root, text, spans, None, old.entities_of(i),
+                    info.pages, sents, sent_vecs,
                 )  # fmt: skip
     for doc in fresh.values():
-        split = split_sentences(doc.text)
-        ps = make_passages(doc.doc_id, doc.text, split, **chunk_kwargs)
+        spans, sents = _chunk(doc.doc_id, doc.text, chunk_kwargs)
         add_doc(
-            doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, [(p.start, p.end) for p in ps], None, None,
-            doc.pages, [(x.start, x.end) for x in split], None,
+            doc.doc_id, doc.title, doc.sha256, doc.source, doc.text, spans, None, None, doc.pages, sents, None
         )  # fmt: skip
 
     t1 = time.perf_counter()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,13 @@ def session_factory(browser: Any, server: str, screenshot_dir: Path) -> Iterator
     assert not problems, f"console errors (CSP violations?): {problems}"
 
 
+def assert_fits_width(page: Any, selectors: Sequence[str], width: int = PHONE["width"]) -> None:
+    """Every element matching each selector lies within the window's width: nothing scrolls sideways."""
+    for selector in selectors:
+        for box in (el.bounding_box() for el in page.locator(selector).all()):
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, selector
+
+
 def ask(page: Any, question: str, turns_before: int) -> Any:
     from playwright.sync_api import expect
 
@@ -168,9 +175,7 @@ def test_phone_width_layout_holds(session_factory: Any) -> None:
     ask(page, "Which network did he speak on?", 1)
     page.wait_for_timeout(400)  # let the smooth scroll settle before the screenshot
     s.shot(page, "phone-1-answers")
-    for selector in (".layout", ".turn", ".ask", ".library", ".topbar"):
-        for box in (el.bounding_box() for el in page.locator(selector).all()):
-            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, selector
+    assert_fits_width(page, (".layout", ".turn", ".ask", ".library", ".topbar"))
     with s.context.expect_page() as opened:
         turn.locator("a.citation").first.click()
     doc = opened.value

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.pdfgen import make_pdf
-from tests.test_e2e import DESKTOP, E2E_KEY, PHONE, ask, browser, server, session_factory
+from tests.test_e2e import DESKTOP, E2E_KEY, PHONE, ask, assert_fits_width, browser, server, session_factory
 
 __all__ = ["browser", "server", "session_factory"]  # fixtures, used by name
 
@@ -209,10 +209,7 @@ def test_phone_width_with_ticks_and_an_answer(session_factory: Any) -> None:
     expect(turn.locator(".answer")).to_contain_text("National Security Council")
     page.wait_for_timeout(400)
     s.shot(page, "phone-5-answer-within")
-    for selector in (".turn", ".ask", ".library", ".thread-tools", ".turn-tools"):
-        for el in page.locator(selector).all():
-            b = el.bounding_box()
-            assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= PHONE["width"] + 0.5, selector
+    assert_fits_width(page, (".turn", ".ask", ".library", ".thread-tools", ".turn-tools"))
     with s.context.expect_page() as opened:
         turn.locator("a.citation").first.click()
     doc = opened.value

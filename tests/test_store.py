@@ -231,6 +231,7 @@ def test_every_sentence_is_stored_with_its_vector(built: tuple[Settings, FakeEmb
         spans = [(x.start, x.end) for x in split_sentences(text)]
         lo, hi = data.sentence_rows(d) or (0, 0)
         assert [(int(r["start"]), int(r["end"])) for r in data.sentences[lo:hi]] == spans
+        assert data.sentence_spans(d) == spans
         for s, e in spans[:3]:
             v = data.stored_sentence_vector(d, s, e)
             assert v is not None and np.allclose(v, emb.encode([text[s:e]])[0], atol=1e-6)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunk import split_sentences
+from qa.chunk import sentence_spans
 from qa.index import IndexData
 
 
@@ -30,7 +30,9 @@ class AnswerState:
         with self._lock:
             hit = self._doc_sents.get(d)
         if hit is None:
-            hit = tuple((s.start, s.end) for s in split_sentences(self.data.texts[d]))
+            # Ingest stored the spans (the same split_sentences); older generations split here.
+            stored = self.data.sentence_spans(d)
+            hit = tuple(stored) if stored is not None else tuple(sentence_spans(self.data.texts[d]))
             with self._lock:
                 if len(self._doc_sents) > 4096:
                     self._doc_sents.clear()

@@ -213,6 +213,14 @@ class IndexData:
             return None
         return int(bounds[doc]), int(bounds[doc + 1])
 
+    def sentence_spans(self, doc: int) -> list[tuple[int, int]] | None:
+        """Document number `doc`'s stored sentence spans, in order; None when none are stored."""
+        rows = self.sentence_rows(doc)
+        if rows is None or self.sentences is None:
+            return None
+        recs = self.sentences[rows[0] : rows[1]]
+        return list(zip(recs["start"].tolist(), recs["end"].tolist()))
+
     def stored_sentence_vector(self, doc: int, start: int, end: int) -> np.ndarray | None:
         """The stored vector of the sentence [start, end) of document number `doc`, if stored."""
         rows = self.sentence_rows(doc)
@@ -284,7 +292,7 @@ def write_generation(
     passages: np.ndarray,
     entities: np.ndarray,
     vectors: np.ndarray,
-    faiss_index: VectorIndex,
+    dense: VectorIndex,
     lexical: LexicalIndex,
     model: str,
     dim: int,
@@ -296,10 +304,9 @@ def write_generation(
 
     `sentences` (SENTENCE_DTYPE) and `sentence_vectors` are written when given.
     """
-    if not isinstance(faiss_index, FaissVectorIndex) or not isinstance(lexical, Bm25LexicalIndex):
+    if not isinstance(dense, FaissVectorIndex) or not isinstance(lexical, Bm25LexicalIndex):
         raise TypeError(
-            f"the local backend writes FAISS and bm25s indexes, not {type(faiss_index).__name__} "
-            f"and {type(lexical).__name__}"
+            f"the local backend writes FAISS and bm25s indexes, not {type(dense).__name__} and {type(lexical).__name__}"
         )
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
@@ -337,7 +344,7 @@ def write_generation(
             _save_array(tmp / "sentences.npy", sentences.astype(SENTENCE_DTYPE, copy=False))
             _save_array(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         with _clear_write_errors(tmp, "faiss.index"), (tmp / "faiss.index").open("wb") as f:
-            faiss_index.write(f)
+            dense.write(f)
         with _clear_write_errors(tmp, "lexical/"):
             lexical.save(tmp / "lexical")
         files = {}
@@ -353,7 +360,7 @@ def write_generation(
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "n_documents": len(docs),
             "n_passages": len(passages),
-            "index_kind": faiss_index.kind,
+            "index_kind": dense.kind,
             "settings": settings_fingerprint,
             "documents": {d.doc_id: d.sha256 for d in docs},
             "files": files,
@@ -607,37 +614,8 @@ class LocalWriter:
     def build_lexical(self, term_lists: list[list[str]]) -> LexicalIndex:
         return build_lexical(term_lists)
 
-    def write_generation(
-        self,
-        index_dir: Path,
-        docs: list[DocInfo],
-        texts: Sequence[str],
-        passages: np.ndarray,
-        entities: np.ndarray,
-        vectors: np.ndarray,
-        dense: VectorIndex,
-        lexical: LexicalIndex,
-        model: str,
-        dim: int,
-        settings_fingerprint: dict[str, Any],
-        sentences: np.ndarray | None = None,
-        sentence_vectors: np.ndarray | None = None,
-    ) -> Path:
-        return write_generation(
-            index_dir,
-            docs,
-            texts,
-            passages,
-            entities,
-            vectors,
-            dense,
-            lexical,
-            model,
-            dim,
-            settings_fingerprint,
-            sentences,
-            sentence_vectors,
-        )
+    # The module's function, with the same parameters as `IndexWriter.write_generation`.
+    write_generation = staticmethod(write_generation)
 
 
 class LocalBackend:

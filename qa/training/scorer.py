@@ -23,7 +23,7 @@ from qa.answerer.features import matrix
 from qa.answerer.parsed import parse_question
 from qa.answerer.read import RawSentence, Reading, measure, name_skeletons, read
 from qa.answerer.reader import SpanReader
-from qa.chunk import split_sentences
+from qa.chunk import sentence_spans, split_sentences
 from qa.metrics import f1_score
 from qa.training.pool import Record
 
@@ -90,7 +90,7 @@ def build_examples(
             pos += len(raws)
             pq = parse_question(rec.question)
             ev = measure(pq, qv, raws, vecs, docs, name_skeletons(pq, rec.question))
-            doc_sents = {d: [(s.start, s.end) for s in split_sentences(t)] for d, t in enumerate(docs)}
+            doc_sents = {d: sentence_spans(t) for d, t in enumerate(docs)}
             reading = read(pq, ev, docs, doc_sents.__getitem__, reader)
             golds = [a.text for a in rec.answers] if answerable else []
             labels = tuple(
