@@ -23,8 +23,9 @@ from qa.answerer.features import matrix
 from qa.answerer.parsed import parse_question
 from qa.answerer.read import RawSentence, Reading, measure, name_skeletons, read
 from qa.answerer.reader import SpanReader
-from qa.chunk import sentence_spans, split_sentences
+from qa.chunk import sentence_spans
 from qa.metrics import f1_score
+from qa.text import STOPWORDS, stem, words
 from qa.training.pool import Record
 
 log = logging.getLogger("qa.training.scorer")
@@ -42,29 +43,74 @@ class Example:
     texts: tuple[str, ...]
 
 
+# Bumped when the collections or the reading change, so cached readings (train.py) are not reused.
+READING_VERSION = 2
+
+# How many other paragraphs sit beside the question's own, as retrieval would bring them: the
+# answerer at question time reads the sentences of eight retrieved passages, mostly look-alikes.
+DISTRACTOR_COUNTS = (0, 1, 2, 3, 5, 7)
+# Paragraphs of the same source, drawn at random, from which the look-alikes are picked.
+DISTRACTOR_SAMPLE = 60
+
+
+class _Lookalikes:
+    """Paragraphs that share the most key words with a question: the hard distractors a retriever
+    returns beside the right paragraph (same article first, then the same kind of text)."""
+
+    def __init__(self, all_records: Sequence[Record], rng: random.Random) -> None:
+        self.rng = rng
+        self.by_group: dict[str, list[str]] = defaultdict(list)
+        self.by_source: dict[str, list[str]] = defaultdict(list)
+        seen: set[str] = set()
+        for r in all_records:
+            if r.context in seen:
+                continue
+            seen.add(r.context)
+            self.by_group[r.group].append(r.context)
+            self.by_source[r.source].append(r.context)
+        self.contexts = [c for cs in self.by_source.values() for c in cs]
+        self._stems: dict[str, frozenset[str]] = {}
+
+    def _key_stems(self, text: str) -> frozenset[str]:
+        got = self._stems.get(text)
+        if got is None:
+            got = frozenset(stem(w) for _, _, w in words(text) if w.lower() not in STOPWORDS)
+            self._stems[text] = got
+        return got
+
+    def same_group(self, r: Record) -> list[str]:
+        return [c for c in self.by_group[r.group] if c != r.context]
+
+    def pick(self, r: Record, k: int) -> list[str]:
+        if k <= 0:
+            return []
+        pool = self.same_group(r)
+        source = self.by_source[r.source]
+        pool += [c for c in self.rng.sample(source, min(DISTRACTOR_SAMPLE, len(source))) if c != r.context]
+        pool = list(dict.fromkeys(pool))
+        q = frozenset(stem(w) for _, _, w in words(r.question) if w.lower() not in STOPWORDS)
+        scored = sorted(pool, key=lambda c: (-len(q & self._key_stems(c)), self.rng.random()))
+        return scored[:k]
+
+
 def collections(
     records: Sequence[Record], rng: random.Random, all_records: Sequence[Record]
 ) -> list[tuple[Record, list[str], bool]]:
-    """(record, documents, answerable) per example: the context, distractors, or distractors only."""
-    by_group: dict[str, list[str]] = defaultdict(list)
-    for r in all_records:
-        if r.context not in by_group[r.group]:
-            by_group[r.group].append(r.context)
-    contexts = [c for cs in by_group.values() for c in cs]
+    """(record, documents, answerable) per example: the context among look-alike paragraphs, the
+    look-alikes alone (the right article, not the answer), or an off-topic paragraph."""
+    looks = _Lookalikes(all_records, rng)
     out: list[tuple[Record, list[str], bool]] = []
     for r in records:
-        same = [c for c in by_group[r.group] if c != r.context]
         roll = rng.random()
-        if r.answerable and roll < 0.08 and same:
-            out.append((r, [rng.choice(same)], False))  # the right article, the wrong paragraph
+        k = rng.choice(DISTRACTOR_COUNTS)
+        if r.answerable and roll < 0.08 and looks.same_group(r):
+            out.append((r, looks.pick(r, max(1, k)), False))  # the right article, the wrong paragraphs
         elif r.answerable and roll < 0.14:
-            out.append((r, [rng.choice(contexts)], False))  # off-topic
-        elif roll < 0.55 and same:
-            docs = [r.context, rng.choice(same)]
+            out.append((r, rng.sample(looks.contexts, 1 + k // 3), False))  # off-topic
+        else:
+            docs = [r.context, *looks.pick(r, k)]
             rng.shuffle(docs)
             out.append((r, docs, r.answerable))
-        else:
-            out.append((r, [r.context], r.answerable))
     return out
 
 
@@ -74,23 +120,27 @@ def build_examples(
     """Read every item the way the answerer does at question time, and label its candidates."""
     out: list[Example] = []
     t0 = time.time()
+    # A paragraph recurs across questions (shared contexts, distractors): split and embed it once.
+    spans: dict[str, list[tuple[int, int]]] = {}
+    vectors: dict[str, np.ndarray] = {}
     for i in range(0, len(items), batch):
         chunk = items[i : i + batch]
         qvecs = embedder.encode([r.question for r, _, _ in chunk], batch_size=64)
-        sent_lists: list[list[RawSentence]] = []
-        sent_texts: list[str] = []
-        for _, docs, _ in chunk:
-            raws = [RawSentence(d, s.start, s.end) for d, t in enumerate(docs) for s in split_sentences(t)]
-            sent_lists.append(raws)
-            sent_texts.extend(docs[r.doc][r.start : r.end] for r in raws)
-        svecs = embedder.encode(sent_texts, batch_size=64) if sent_texts else np.zeros((0, 384), np.float32)
+        fresh = list(dict.fromkeys(t for _, docs, _ in chunk for t in docs if t not in vectors))
+        for t in fresh:
+            spans[t] = sentence_spans(t)
+        flat = [t[a:b] for t in fresh for a, b in spans[t]]
+        embedded = embedder.encode(flat, batch_size=64) if flat else np.zeros((0, 384), np.float32)
         pos = 0
-        for (rec, docs, answerable), raws, qv in zip(chunk, sent_lists, qvecs):
-            vecs = svecs[pos : pos + len(raws)]
-            pos += len(raws)
+        for t in fresh:
+            vectors[t] = embedded[pos : pos + len(spans[t])]
+            pos += len(spans[t])
+        for (rec, docs, answerable), qv in zip(chunk, qvecs):
+            raws = [RawSentence(d, a, b) for d, t in enumerate(docs) for a, b in spans[t]]
+            vecs = np.vstack([vectors[t] for t in docs]) if raws else np.zeros((0, 384), np.float32)
             pq = parse_question(rec.question)
             ev = measure(pq, qv, raws, vecs, docs, name_skeletons(pq, rec.question))
-            doc_sents = {d: sentence_spans(t) for d, t in enumerate(docs)}
+            doc_sents = {d: spans[t] for d, t in enumerate(docs)}
             reading = read(pq, ev, docs, doc_sents.__getitem__, reader)
             golds = [a.text for a in rec.answers] if answerable else []
             labels = tuple(

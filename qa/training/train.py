@@ -208,7 +208,9 @@ def run(
 
 
 def _digest(records: Sequence[Record], reader_onnx: Path) -> str:
-    h = hashlib.sha1()
+    from qa.training.scorer import READING_VERSION
+
+    h = hashlib.sha1(f"reading-{READING_VERSION}".encode())
     for r in records:
         h.update(r.id.encode("utf-8"))
     h.update(str(reader_onnx.stat().st_size).encode())
