@@ -54,3 +54,17 @@ def test_list_items_and_offsets_are_exact() -> None:
     assert {"buses", "trams"} <= _texts(cands)
     for c in cands:
         assert TEXT[c.sent_start : c.sent_end] == sent
+
+
+def test_a_title_before_a_name_is_a_candidate_description_of_the_person() -> None:
+    sentence = "The agency's chief economist Helen Marsh expects lower prices."
+    parsed = PARSES.parse_many([sentence])[0]
+    cands = sentence_candidates(0, sentence, 0, len(sentence), parsed)
+    described = {sentence[c.start : c.end] for c in cands if c.kinds & Kind.APPOSITIVE}
+    assert "The agency's chief economist" in described, described
+    officer = "Harbour Safety Board press officer Anna Berg declined to comment."
+    parsed = PARSES.parse_many([officer])[0]
+    cands = sentence_candidates(0, officer, 0, len(officer), parsed)
+    assert "Harbour Safety Board press officer" in {
+        officer[c.start : c.end] for c in cands if c.kinds & Kind.APPOSITIVE
+    }

@@ -120,11 +120,19 @@ def _spans(doc: Any) -> list[tuple[int, int, int, str]]:  # noqa: C901 - one tab
 
     for ent in doc.ents:
         add(ent.start_char, ent.end_char, Kind.ENTITY | (Kind.NUMBER if ent.label_ in _NUMERIC else 0), ent.label_)
+    people = [e for e in doc.ents if e.label_ == "PERSON"]
     for nc in doc.noun_chunks:
         add(nc.start_char, nc.end_char, Kind.NOUN_CHUNK)
         # Without a leading determiner: "the 47,000 rubles" -> "47,000 rubles".
         if len(nc) > 1 and nc[0].dep_ == "det":
             add(nc[1].idx, nc.end_char, Kind.NOUN_CHUNK)
+        # A title before a name describes the person as an appositive does ("Who is John Kirby?"):
+        # "the communications official John Kirby" -> "communications official".
+        name = next((e for e in people if e.end == nc.end and e.start > nc.start), None)
+        if name is not None:
+            first = nc.start + 1 if nc[0].dep_ == "det" else nc.start
+            if first < name.start:
+                add(doc[first].idx, doc[name.start - 1].idx + len(doc[name.start - 1].text), Kind.APPOSITIVE)
     for tok in doc:
         dep = tok.dep_
         if tok.like_num or tok.pos_ == "NUM":
@@ -151,6 +159,13 @@ def _spans(doc: Any) -> list[tuple[int, int, int, str]]:  # noqa: C901 - one tab
         elif dep == "appos":
             a, b = _subtree(tok)
             add(a, b, Kind.APPOSITIVE)
+            # The same construction read the other way: "the chief economist, Helen Marsh" describes her.
+            head = tok.head
+            if tok.ent_type_ == "PERSON" and head.pos_ == "NOUN" and head.i < tok.i:
+                first = head.left_edge
+                if first.dep_ == "det" and first.head.i == head.i:
+                    first = doc[first.i + 1]
+                add(first.idx, head.idx + len(head.text), Kind.APPOSITIVE)
         elif dep in ("nsubj", "nsubjpass"):
             a, b = _subtree(tok)
             add(a, b, Kind.SUBJECT)
