@@ -44,11 +44,13 @@ class Example:
 
 
 # Bumped when the collections or the reading change, so cached readings (train.py) are not reused.
-READING_VERSION = 2
+READING_VERSION = 3
 
 # How many other paragraphs sit beside the question's own, as retrieval would bring them: the
 # answerer at question time reads the sentences of eight retrieved passages, mostly look-alikes.
 DISTRACTOR_COUNTS = (0, 1, 2, 3, 5, 7)
+# The share of questions asked of a small collection (see `collections`).
+SMALL_SHARE = 0.5
 # Paragraphs of the same source, drawn at random, from which the look-alikes are picked.
 DISTRACTOR_SAMPLE = 60
 
@@ -96,19 +98,30 @@ class _Lookalikes:
 def collections(
     records: Sequence[Record], rng: random.Random, all_records: Sequence[Record]
 ) -> list[tuple[Record, list[str], bool]]:
-    """(record, documents, answerable) per example: the context among look-alike paragraphs, the
-    look-alikes alone (the right article, not the answer), or an off-topic paragraph."""
+    """(record, documents, answerable) per example.
+
+    Half the questions are asked of a small collection (their paragraph alone, or beside another of
+    its article), half of their paragraph among look-alikes, as retrieval brings them. Trained on
+    look-alikes alone the answerer abstained far more on text unlike the training pool (reviews,
+    policies); on small collections alone it picked the wrong sentence more often. Some questions get
+    only paragraphs that don't answer them: the look-alikes (the right article, not the answer), or
+    an off-topic paragraph.
+    """
     looks = _Lookalikes(all_records, rng)
     out: list[tuple[Record, list[str], bool]] = []
     for r in records:
         roll = rng.random()
-        k = rng.choice(DISTRACTOR_COUNTS)
-        if r.answerable and roll < 0.08 and looks.same_group(r):
-            out.append((r, looks.pick(r, max(1, k)), False))  # the right article, the wrong paragraphs
+        small = rng.random() < SMALL_SHARE
+        k = rng.choice((0, 1)) if small else rng.choice(DISTRACTOR_COUNTS)
+        same = looks.same_group(r)
+        if r.answerable and roll < 0.08 and same:
+            wrong = [rng.choice(same)] if small else looks.pick(r, max(1, k))
+            out.append((r, wrong, False))  # the right article, the wrong paragraphs
         elif r.answerable and roll < 0.14:
             out.append((r, rng.sample(looks.contexts, 1 + k // 3), False))  # off-topic
         else:
-            docs = [r.context, *looks.pick(r, k)]
+            beside = ([rng.choice(same)] if same and k else []) if small else looks.pick(r, k)
+            docs = [r.context, *beside]
             rng.shuffle(docs)
             out.append((r, docs, r.answerable))
     return out
