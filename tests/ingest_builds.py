@@ -30,20 +30,27 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def generation_digest(index_dir: Path, work: Path) -> dict[str, Any]:
+def generation_digest(
+    index_dir: Path,
+    work: Path,
+    model: str = FakeEmbedder.name,
+    dim: int = FakeEmbedder.dim,
+    skip: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     """SHA-256 of every file of the live generation, and its manifest without the time it was made.
 
     Two things vary from run to run in any build and are digested in a fixed form instead: the
     absolute folder a document came from (`work` becomes "<work>"), and the BM25 files, whose term
     numbering follows Python's per-process string hashing (each term's scores are digested instead).
+    Files named in `skip` are left out (vectors, to be compared within a tolerance).
     """
     gen = current_generation(index_dir)
     files = {
         p.relative_to(gen).as_posix(): _sha(p.read_bytes().replace(str(work).encode(), b"<work>"))
         for p in sorted(gen.rglob("*"))
-        if p.is_file() and p.name != "manifest.json" and p.parent.name != "lexical"
+        if p.is_file() and p.name != "manifest.json" and p.parent.name != "lexical" and p.name not in skip
     }
-    data = open_index("local", index_dir, FakeEmbedder.name, FakeEmbedder.dim)
+    data = open_index("local", index_dir, model, dim)
     lexical = hashlib.sha256()
     for term in sorted(data.lexical.vocabulary):
         try:

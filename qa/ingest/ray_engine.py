@@ -31,8 +31,6 @@ INSTALL_HINT = "pip install 'docqa[ray]'"
 # Documents per map_batches call: small enough that a few documents spread over every worker, large
 # enough that a worker's embedding calls are long (each call sorts its texts by length).
 MAX_BATCH_DOCS = 32
-# A worker that dies (killed, out of memory) is replaced and its batch retried this many times.
-RETRIES = 2
 
 
 def import_ray() -> Any:
@@ -85,7 +83,7 @@ class RayEngine:
     """Runs the plan's model work on a Ray cluster: a local one, or the one at `address`."""
 
     name = "ray"
-    processor: type = Processor  # the worker class (a test swaps in one that dies mid-run)
+    processor: type[Processor] = Processor  # the worker class (a test swaps in one that dies mid-run)
 
     def __init__(self, embedder: Embedder, address: str | None = None, workers: int | None = None) -> None:
         """
@@ -143,7 +141,9 @@ class RayEngine:
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
-                ray.init(num_cpus=self.workers or os.cpu_count() or 1, include_dashboard=False, **kwargs)
+                # "local": a new Ray of our own, never a cluster `ray start` left running here.
+                cpus = self.workers or os.cpu_count() or 1
+                ray.init(address="local", num_cpus=cpus, include_dashboard=False, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as e:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
             raise IngestError(f"Could not start or join {where} ({e}); the index is unchanged.") from e
@@ -152,15 +152,16 @@ class RayEngine:
     def _map(self, settings: Settings, items: list[tuple[int, Work]]) -> Iterator[tuple[int, DocRecord]]:
         """(plan position, record) pairs as the workers finish them, in any order."""
         ray = self.ray
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
         for name in ("ray.data", "ray"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.ERROR)  # no progress lines on the user's terminal
+        ray.data.DataContext.get_current().enable_progress_bars = False
         cpus = int(ray.cluster_resources().get("CPU", 1))
         workers = max(1, min(self.workers or cpus, cpus, len(items)))
         batch = max(1, min(MAX_BATCH_DOCS, math.ceil(len(items) / (workers * 4))))
         rows = [{"seq": i, "work": pickle.dumps(_portable(w), protocol=pickle.HIGHEST_PROTOCOL)} for i, w in items]
         ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), workers * 4))
+        # A worker that dies (killed, out of memory, its node lost) is restarted and its batch run
+        # again, Ray Data's default; an exception raised by `process` fails the ingest.
         ds = ds.map_batches(
             self.processor,
             fn_constructor_kwargs={"settings": settings, "threads": 1},
@@ -168,8 +169,6 @@ class RayEngine:
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=1,
-            max_restarts=RETRIES,
-            max_task_retries=RETRIES,
         )
         try:
             for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
