@@ -9,6 +9,7 @@ Read in each worker (a local Ray's workers inherit the driver's environment; a c
                                  the first time only (a marker in QA_TEST_RAY_LOG): Ray restarts it
     QA_TEST_RAY_STALL_AT=DOC_ID  the worker given that document writes STALLED in QA_TEST_RAY_LOG and
                                  sleeps, so a test can kill the ingest mid-run
+    QA_TEST_RAY_RAISE_AT=DOC_ID  processing that document raises (a bug in `process`, every time)
 
 No product code has a hook: the wrapper swaps the engine's worker class from outside.
 """
@@ -43,6 +44,8 @@ class HookedProcessor(ray_engine.Processor):
         if os.environ.get("QA_TEST_RAY_STALL_AT") in ids and log is not None:
             (log / "STALLED").write_text(str(os.getpid()))
             time.sleep(300)  # the test kills the ingest long before this ends
+        if os.environ.get("QA_TEST_RAY_RAISE_AT") in ids:
+            raise RuntimeError("a test made processing fail")
         return super().__call__(batch)
 
 

@@ -250,3 +250,19 @@ def test_an_ingest_killed_mid_run_leaves_the_old_index_and_a_rerun_completes(
     shutil.copytree(local_index, reference, ignore=shutil.ignore_patterns(".lock"))
     update_index(Settings(index_dir=reference), embedder, roots=[changed])
     assert_same_content(reference, index, changed.parent)
+
+
+def test_an_error_in_a_worker_fails_the_ingest_with_one_line_and_changes_nothing(
+    tmp_path: Path, docs: Path, local_index: Path
+) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(local_index, index, ignore=shutil.ignore_patterns(".lock"))
+    before = (index / "CURRENT").read_text()
+    changed = _changed_docs(docs, tmp_path)
+    run = ingest(changed, index, "--ray-workers", "1", env={"QA_TEST_RAY_RAISE_AT": "extra.txt"}, hooked=True)
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "The Ray ingest failed" in errors[0] and "index is unchanged" in errors[0]
+    assert "Traceback" not in run.stderr
+    assert (index / "CURRENT").read_text() == before
+    assert sorted(p.name for p in index.iterdir() if p.name.startswith(("gen-", ".tmp-gen-"))) == [before.strip()]

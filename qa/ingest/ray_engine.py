@@ -174,6 +174,8 @@ class RayEngine:
             for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 for seq, blob in zip(out["seq"].tolist(), out["record"]):
                     yield int(seq), pickle.loads(blob)
-        except ray.exceptions.RayError as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        except Exception as e:  # a task's error arrives wrapped in Ray's exception types
+            if isinstance(e, IngestError):
+                raise
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise IngestError(f"The Ray ingest failed ({type(e).__name__}: {reason}); the index is unchanged.") from e
