@@ -266,3 +266,14 @@ def test_an_error_in_a_worker_fails_the_ingest_with_one_line_and_changes_nothing
     assert "Traceback" not in run.stderr
     assert (index / "CURRENT").read_text() == before
     assert sorted(p.name for p in index.iterdir() if p.name.startswith(("gen-", ".tmp-gen-"))) == [before.strip()]
+
+
+def test_an_address_where_no_cluster_answers_fails_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.cli import main
+
+    address = f"127.0.0.1:{_free_port('127.0.0.1')}"  # bound and closed again: nothing listens there
+    started = time.perf_counter()
+    code = main(["ingest", str(CORPUS), "--engine", "ray", "--ray-address", address, "--index", str(tmp_path / "ix")])
+    assert code == 1 and time.perf_counter() - started < 30
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: No Ray cluster answers at {address}") and err.count("\n") == 1

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import pickle
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -65,6 +66,24 @@ class Processor:
         return {"seq": np.asarray(batch["seq"]), "record": out}
 
 
+def check_address(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when nothing listens at a host:port address (Ray itself retries for minutes).
+
+    Raises:
+        IngestError: the address does not answer; other forms (ray://…, auto) are left to Ray.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise IngestError(
+            f"No Ray cluster answers at {address} ({e.strerror or e}); start one with `ray start --head` "
+            "or leave out --ray-address for a local Ray. The index is unchanged."
+        ) from e
+
+
 def _portable(work: Work) -> Work:
     """`work` with its stored arrays copied out of the old generation's memory maps, to be sent."""
 
@@ -100,6 +119,8 @@ class RayEngine:
         self.embedder = embedder
         self.address = address
         self.workers = workers
+        if address:
+            check_address(address)
 
     def run(self, works: Sequence[Work], settings: Settings, timings: dict[str, float]) -> Iterator[DocRecord]:
         remote = [i for i, w in enumerate(works) if w.needs_model]
