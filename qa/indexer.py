@@ -38,8 +38,9 @@ class IngestReport:
     embedded_sentences: int = 0  # sentences embedded at ingest, so a new question embeds only itself
     total_documents: int = 0
     total_passages: int = 0
-    # Seconds per stage: open (the old index), scan (read, hash, parse), chunk, ner, embed, faiss,
-    # lexical, write. `ner` runs in a thread during `embed`; `ner_wait` is what it added after.
+    # Seconds per stage: open (the old index), scan (plan: read, hash, parse), chunk, ner, embed,
+    # embed_sentences (the local engine; `ner` runs in a thread during `embed`, `ner_wait` is what it
+    # added after) or ray_init, ray_process (the Ray engine), then faiss, lexical, write.
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
