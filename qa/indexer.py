@@ -134,7 +134,7 @@ def update_index(
         report.timings_s["open"] = t1 - t0
         todo = plan(old, reusable, roots, uploads, remove, warn)
         report.added, report.updated, report.removed = list(todo.added), list(todo.updated), list(todo.removed)
-        report.unchanged, report.skipped, report.warnings = todo.unchanged, list(todo.skipped), list(todo.warnings)
+        report.unchanged, report.skipped, report.warnings = len(todo.unchanged), list(todo.skipped), list(todo.warnings)
         report.timings_s["scan"] = time.perf_counter() - t1
         if not todo.changed and not todo.rebuild_all:
             if old is not None:

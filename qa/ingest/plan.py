@@ -55,7 +55,7 @@ class Plan:
     added: tuple[str, ...]
     updated: tuple[str, ...]
     removed: tuple[str, ...]
-    unchanged: int
+    unchanged: tuple[str, ...]  # ids of files and uploads whose content is already indexed
     skipped: tuple[tuple[str, str], ...]
     # (doc_id, message): documents read imperfectly (Document.warnings).
     warnings: tuple[tuple[str, str], ...]
@@ -94,7 +94,7 @@ def plan(
     removed: set[str] = set()
     skipped: list[tuple[str, str]] = []
     warnings: list[tuple[str, str]] = []
-    unchanged = 0
+    unchanged: list[str] = []
 
     def skip(path: Path, message: str) -> None:
         skipped.append((str(path), message))
@@ -115,7 +115,7 @@ def plan(
                 continue
             prev = current.get(doc_id)
             if prev is not None and prev[0] == sha256(data) and reusable:
-                unchanged += 1
+                unchanged.append(doc_id)
                 continue
             try:
                 doc = parse_document(doc_id, data, source=root_key)
@@ -129,7 +129,7 @@ def plan(
     for doc_id, data in uploads:
         doc = parse_document(doc_id, data, source=UPLOAD_ROOT)
         if doc_id in current and current[doc_id][0] == doc.sha256 and reusable:
-            unchanged += 1
+            unchanged.append(doc_id)
             continue
         fresh[doc_id] = doc
         warnings.extend((doc_id, w) for w in doc.warnings)
@@ -145,7 +145,7 @@ def plan(
         added=tuple(d for d in fresh if d not in current),
         updated=tuple(d for d in fresh if d in current),
         removed=tuple(sorted(d for d in removed if d not in fresh)),
-        unchanged=unchanged,
+        unchanged=tuple(unchanged),
         skipped=tuple(skipped),
         warnings=tuple(warnings),
         rebuild_all=old is not None and not reusable,
