@@ -39,6 +39,15 @@ QUESTIONS = [
 ]
 # Marks every process a test starts (ray start's daemons, their workers): teardown kills exactly those.
 MARK = "DOCQA_TEST_RAY_MARK"
+# The mark of the `qa ingest` runs below and the local Rays they start (whose agents Ray leaves
+# running for a few minutes after it shuts down).
+RUN_MARK = uuid.uuid4().hex
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_what_the_runs_left() -> Iterator[None]:
+    yield
+    _stop(_marked_pids(RUN_MARK))
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +72,7 @@ def ingest(
     return subprocess.run(
         [sys.executable, "-m", module, "ingest", str(docs), "--index", str(index), "--engine", "ray", *extra],
         cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **(env or {})},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), MARK: RUN_MARK, **(env or {})},
         text=True,
         capture_output=True,
         timeout=400,
