@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from qa.config import Settings
-from qa.errors import DocQAError
+from qa.config import INGEST_ENGINES, Settings
+from qa.errors import DocQAError, MissingExtraError
 
 
 def _quiet() -> None:
@@ -38,6 +38,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        from qa.ingest.ray_engine import import_ray
+
+        import_ray()  # fails here, with the install command, before anything is read
+    elif args.ray_address or args.ray_workers:
+        raise DocQAError("--ray-address and --ray-workers need --engine ray.")
+    if args.ray_workers is not None and args.ray_workers < 1:
+        raise DocQAError(f"--ray-workers must be at least 1, got {args.ray_workers}.")
     from qa.pipeline import Pipeline
 
     settings = _settings(args)
@@ -47,7 +55,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for r in roots:
         check_root(r)
     pipe = Pipeline(settings)
-    report = pipe.ingest(roots=roots, warn=lambda m: print(m, file=sys.stderr), reload=False)
+    runner = None  # the local engine: this process, with the pipeline's model
+    if args.engine != "local":
+        from qa.ingest.engine import engine
+
+        runner = engine(args.engine, pipe.embedder, args.ray_address, args.ray_workers)
+    report = pipe.ingest(roots=roots, warn=lambda m: print(m, file=sys.stderr), reload=False, engine=runner)
     for doc_id, message in report.warnings:
         print(f"warning: {doc_id}: {message}", file=sys.stderr)
     print(report.summary())
@@ -202,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ingest", help="add or update documents (folders or files)")
     sp.add_argument("paths", nargs="+", help="folders or .txt/.md/.html/.pdf files")
+    sp.add_argument(
+        "--engine",
+        choices=INGEST_ENGINES,
+        default="local",
+        help="where documents are chunked, annotated and embedded: this process (default) or Ray",
+    )
+    sp.add_argument("--ray-address", metavar="ADDR", help="join the Ray cluster at host:port (default: a local Ray)")
+    sp.add_argument("--ray-workers", type=int, metavar="N", help="model workers (default: one per CPU of the cluster)")
     index_opt(sp)
     sp.set_defaults(func=cmd_ingest)
 
@@ -262,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except MissingExtraError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except DocQAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

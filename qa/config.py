@@ -16,6 +16,8 @@ MAX_QUESTION_CHARS = 2000
 # The rule-based answerer's threshold (its confidence is a hand-made score, not a probability).
 RULES_THRESHOLD = 0.35
 SCORER_NAMES = ("learned", "features", "reader")
+# Where `qa ingest` chunks, annotates and embeds: this process, or a Ray cluster (qa.ingest.engine).
+INGEST_ENGINES = ("local", "ray")
 
 
 def _float_or_none(raw: str) -> float | None:

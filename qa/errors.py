@@ -12,6 +12,7 @@ DocQAError
 ├── FileTooLargeError         an upload over the size limit
 ├── IngestError               a path or file that cannot be read, or an index that cannot be written
 ├── ConfigError               a setting (environment variable) with an unusable value
+├── MissingExtraError         an optional feature whose extra is not installed (the CLI exits 2)
 └── ModelError                the answerer's model file is missing, damaged or of another version
 """
 
@@ -61,6 +62,10 @@ class IngestError(DocQAError):
 
 class ConfigError(DocQAError):
     """A setting (environment variable) with an unusable value."""
+
+
+class MissingExtraError(DocQAError):
+    """An optional feature (e.g. `--engine ray`) whose extra is not installed; the message names it."""
 
 
 class ModelError(DocQAError):

@@ -17,6 +17,7 @@ from qa.embed import Embedder, MiniLMEmbedder
 from qa.errors import DocumentNotFoundError, InvalidQuestionError, UnknownDocumentsError
 from qa.index import IndexData, open_index
 from qa.indexer import IngestReport, update_index
+from qa.ingest.engine import Engine
 from qa.models import Answer, DocumentInfo, DocumentText
 from qa.question import resolve
 from qa.retrieve import Retriever
@@ -137,6 +138,7 @@ class Pipeline:
         remove: Sequence[str] = (),
         warn: Any = None,
         reload: bool = True,
+        engine: Engine | None = None,
     ) -> IngestReport:
         """Add, replace or remove documents, then make the new index generation live.
 
@@ -146,6 +148,8 @@ class Pipeline:
             remove: ids of documents to delete.
             warn: called with one line per file skipped; the default logs a warning.
             reload: make the new generation live here (a one-shot `qa ingest` has no use for it).
+            engine: where documents are chunked, annotated and embedded (`qa.ingest.engine`); None:
+                in this process with this pipeline's model.
 
         Returns:
             What was added, replaced, removed and skipped.
@@ -154,7 +158,7 @@ class Pipeline:
             IngestError: a root that does not exist, or an index folder that cannot be written.
             UnsupportedFileError: a root that is a file of a type docqa cannot read.
         """
-        kwargs: dict[str, Any] = {"roots": roots, "uploads": uploads, "remove": remove}
+        kwargs: dict[str, Any] = {"roots": roots, "uploads": uploads, "remove": remove, "engine": engine}
         if warn is not None:
             kwargs["warn"] = warn
         report = update_index(self.settings, self.embedder, **kwargs)

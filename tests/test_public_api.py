@@ -26,7 +26,7 @@ WEB_EXPORTS = {"create_app"}
 
 # Subcommand -> its flags and positional arguments (argparse dests), `-h` left out.
 CLI_COMMANDS = {
-    "ingest": {"paths", "--index"},
+    "ingest": {"paths", "--engine", "--ray-address", "--ray-workers", "--index"},
     "ask": {"question", "--json", "-k", "--history", "--doc", "--index", "--model"},
     "eval": {"--gold", "-k", "--json", "--out", "--index", "--model"},
     "train": {
