@@ -25,7 +25,6 @@ from qa.answerer.read import RawSentence, Reading, measure, name_skeletons, read
 from qa.answerer.reader import SpanReader
 from qa.chunk import sentence_spans
 from qa.metrics import f1_score
-from qa.text import STOPWORDS, stem, words
 from qa.training.pool import Record
 
 log = logging.getLogger("qa.training.scorer")
@@ -44,86 +43,32 @@ class Example:
 
 
 # Bumped when the collections or the reading change, so cached readings (train.py) are not reused.
-READING_VERSION = 3
-
-# How many other paragraphs sit beside the question's own, as retrieval would bring them: the
-# answerer at question time reads the sentences of eight retrieved passages, mostly look-alikes.
-DISTRACTOR_COUNTS = (0, 1, 2, 3, 5, 7)
-# The share of questions asked of a small collection (see `collections`).
-SMALL_SHARE = 0.5
-# Paragraphs of the same source, drawn at random, from which the look-alikes are picked.
-DISTRACTOR_SAMPLE = 60
-
-
-class _Lookalikes:
-    """Paragraphs that share the most key words with a question: the hard distractors a retriever
-    returns beside the right paragraph (same article first, then the same kind of text)."""
-
-    def __init__(self, all_records: Sequence[Record], rng: random.Random) -> None:
-        self.rng = rng
-        self.by_group: dict[str, list[str]] = defaultdict(list)
-        self.by_source: dict[str, list[str]] = defaultdict(list)
-        seen: set[str] = set()
-        for r in all_records:
-            if r.context in seen:
-                continue
-            seen.add(r.context)
-            self.by_group[r.group].append(r.context)
-            self.by_source[r.source].append(r.context)
-        self.contexts = [c for cs in self.by_source.values() for c in cs]
-        self._stems: dict[str, frozenset[str]] = {}
-
-    def _key_stems(self, text: str) -> frozenset[str]:
-        got = self._stems.get(text)
-        if got is None:
-            got = frozenset(stem(w) for _, _, w in words(text) if w.lower() not in STOPWORDS)
-            self._stems[text] = got
-        return got
-
-    def same_group(self, r: Record) -> list[str]:
-        return [c for c in self.by_group[r.group] if c != r.context]
-
-    def pick(self, r: Record, k: int) -> list[str]:
-        if k <= 0:
-            return []
-        pool = self.same_group(r)
-        source = self.by_source[r.source]
-        pool += [c for c in self.rng.sample(source, min(DISTRACTOR_SAMPLE, len(source))) if c != r.context]
-        pool = list(dict.fromkeys(pool))
-        q = frozenset(stem(w) for _, _, w in words(r.question) if w.lower() not in STOPWORDS)
-        scored = sorted(pool, key=lambda c: (-len(q & self._key_stems(c)), self.rng.random()))
-        return scored[:k]
+READING_VERSION = 2
 
 
 def collections(
     records: Sequence[Record], rng: random.Random, all_records: Sequence[Record]
 ) -> list[tuple[Record, list[str], bool]]:
-    """(record, documents, answerable) per example.
-
-    Half the questions are asked of a small collection (their paragraph alone, or beside another of
-    its article), half of their paragraph among look-alikes, as retrieval brings them. Trained on
-    look-alikes alone the answerer abstained far more on text unlike the training pool (reviews,
-    policies); on small collections alone it picked the wrong sentence more often. Some questions get
-    only paragraphs that don't answer them: the look-alikes (the right article, not the answer), or
-    an off-topic paragraph.
-    """
-    looks = _Lookalikes(all_records, rng)
+    """(record, documents, answerable) per example: the context, distractors, or distractors only."""
+    by_group: dict[str, list[str]] = defaultdict(list)
+    for r in all_records:
+        if r.context not in by_group[r.group]:
+            by_group[r.group].append(r.context)
+    contexts = [c for cs in by_group.values() for c in cs]
     out: list[tuple[Record, list[str], bool]] = []
     for r in records:
+        same = [c for c in by_group[r.group] if c != r.context]
         roll = rng.random()
-        small = rng.random() < SMALL_SHARE
-        k = rng.choice((0, 1)) if small else rng.choice(DISTRACTOR_COUNTS)
-        same = looks.same_group(r)
         if r.answerable and roll < 0.08 and same:
-            wrong = [rng.choice(same)] if small else looks.pick(r, max(1, k))
-            out.append((r, wrong, False))  # the right article, the wrong paragraphs
+            out.append((r, [rng.choice(same)], False))  # the right article, the wrong paragraph
         elif r.answerable and roll < 0.14:
-            out.append((r, rng.sample(looks.contexts, 1 + k // 3), False))  # off-topic
-        else:
-            beside = ([rng.choice(same)] if same and k else []) if small else looks.pick(r, k)
-            docs = [r.context, *beside]
+            out.append((r, [rng.choice(contexts)], False))  # off-topic
+        elif roll < 0.55 and same:
+            docs = [r.context, rng.choice(same)]
             rng.shuffle(docs)
             out.append((r, docs, r.answerable))
+        else:
+            out.append((r, [r.context], r.answerable))
     return out
 
 
