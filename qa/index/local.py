@@ -191,11 +191,7 @@ class IndexData:
             return np.zeros(0, dtype=ENT_DTYPE)
         bounds = self._entity_bounds
         if bounds is None:
-            # Where each document's rows begin, found once: searching the strided "doc" column
-            # of the record array on every call would copy all of it (tens of MB at 1M passages).
-            col = np.ascontiguousarray(self.entities["doc"])
-            bounds = np.searchsorted(col, np.arange(len(self.docs) + 1), "left")
-            self._entity_bounds = bounds
+            bounds = self._entity_bounds = _doc_bounds(self.entities, len(self.docs))
         if not 0 <= doc < len(bounds) - 1:
             return self.entities[0:0]
         return self.entities[int(bounds[doc]) : int(bounds[doc + 1])]
@@ -206,9 +202,7 @@ class IndexData:
             return None
         bounds = self._sentence_bounds
         if bounds is None:
-            col = np.ascontiguousarray(self.sentences["doc"])
-            bounds = np.searchsorted(col, np.arange(len(self.docs) + 1), "left")
-            self._sentence_bounds = bounds
+            bounds = self._sentence_bounds = _doc_bounds(self.sentences, len(self.docs))
         if not 0 <= doc < len(bounds) - 1:
             return None
         return int(bounds[doc]), int(bounds[doc + 1])
@@ -278,6 +272,16 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _doc_bounds(rows: np.ndarray, n_docs: int) -> np.ndarray:
+    """Where each document's rows begin in `rows` (sorted by "doc"), with the end as the last item.
+
+    Found once per generation: searching the strided "doc" column of the record array on every call
+    would copy all of it (tens of MB at 1M passages).
+    """
+    col = np.ascontiguousarray(rows["doc"])
+    return np.searchsorted(col, np.arange(n_docs + 1), "left")
 
 
 def _manifest_checksum(manifest: dict[str, Any]) -> str:
