@@ -108,6 +108,15 @@ def ask(page: Any, question: str, turns_before: int) -> Any:
     return turn
 
 
+def open_citation(s: Any, citation: Any) -> Any:
+    """Click a citation, which opens the document in a new tab, and return that tab once loaded."""
+    with s.context.expect_page() as opened:
+        citation.click()
+    doc = opened.value
+    doc.wait_for_load_state()
+    return doc
+
+
 # ---------------------------------------------------------------- the tests
 
 
@@ -134,10 +143,7 @@ def test_ask_see_the_answer_and_open_the_citation(session_factory: Any) -> None:
     assert span.strip()
     s.shot(page, "desktop-1-answer")
 
-    with s.context.expect_page() as opened:
-        citation.click()
-    doc = opened.value
-    doc.wait_for_load_state()
+    doc = open_citation(s, citation)
     assert "/documents/003_4ab8a011891d9a26.txt?start=" in doc.url
     mark = doc.locator("mark#hl")
     expect(mark).to_have_text(span)
@@ -176,10 +182,7 @@ def test_phone_width_layout_holds(session_factory: Any) -> None:
     page.wait_for_timeout(400)  # let the smooth scroll settle before the screenshot
     s.shot(page, "phone-1-answers")
     assert_fits_width(page, (".layout", ".turn", ".ask", ".library", ".topbar"))
-    with s.context.expect_page() as opened:
-        turn.locator("a.citation").first.click()
-    doc = opened.value
-    doc.wait_for_load_state()
+    doc = open_citation(s, turn.locator("a.citation").first)
     expect(doc.locator("mark#hl")).to_be_in_viewport()
     s.shot(doc, "phone-2-document")
     page.locator("#library").scroll_into_view_if_needed()

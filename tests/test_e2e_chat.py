@@ -14,7 +14,17 @@ import httpx
 import pytest
 
 from tests.pdfgen import make_pdf
-from tests.test_e2e import DESKTOP, E2E_KEY, PHONE, ask, assert_fits_width, browser, server, session_factory
+from tests.test_e2e import (
+    DESKTOP,
+    E2E_KEY,
+    PHONE,
+    ask,
+    assert_fits_width,
+    browser,
+    open_citation,
+    server,
+    session_factory,
+)
 
 __all__ = ["browser", "server", "session_factory"]  # fixtures, used by name
 
@@ -187,10 +197,7 @@ def test_axe_finds_nothing_serious(session_factory: Any) -> None:
     turn = ask(page, "Which council does John Kirby work for?", 0)
     expect(turn.locator("a.citation").first).to_be_visible()
     check_axe(page, "chat")
-    with s.context.expect_page() as opened:
-        turn.locator("a.citation").first.click()
-    doc = opened.value
-    doc.wait_for_load_state()
+    doc = open_citation(s, turn.locator("a.citation").first)
     assert doc.locator("mark#hl").count() == 1
     check_axe(doc, "document")
 
@@ -210,10 +217,7 @@ def test_phone_width_with_ticks_and_an_answer(session_factory: Any) -> None:
     page.wait_for_timeout(400)
     s.shot(page, "phone-5-answer-within")
     assert_fits_width(page, (".turn", ".ask", ".library", ".thread-tools", ".turn-tools"))
-    with s.context.expect_page() as opened:
-        turn.locator("a.citation").first.click()
-    doc = opened.value
-    doc.wait_for_load_state()
+    doc = open_citation(s, turn.locator("a.citation").first)
     expect(doc.locator("mark#hl")).to_be_in_viewport()
     s.shot(doc, "phone-6-document")
 
@@ -259,10 +263,7 @@ def test_a_docx_and_a_two_page_pdf_uploaded_through_the_page(session_factory: An
     expect(turn.locator(".sources .page-ref")).to_have_count(0)  # a Word file has no pages
 
     doc = httpx.get(f"{server}/api/documents/harbour.pdf").json()
-    with s.context.expect_page() as opened:
-        page.locator(".turn").nth(0).locator("a.citation").first.click()
-    docpage = opened.value
-    docpage.wait_for_load_state()
+    docpage = open_citation(s, page.locator(".turn").nth(0).locator("a.citation").first)
     expect(docpage.locator(".page-break")).to_have_text(["Page 1", "Page 2"])
     expect(docpage.locator(".span-note .page-ref")).to_have_text("page 2")
     assert (
