@@ -138,9 +138,17 @@ def train(
     seed: int = 13,
     threads: int = 2,
     checkpoint_every: int = 200,
+    bf16: bool | None = None,
 ) -> Path:
-    """Train on `records`, save a torch checkpoint in `out_dir`, return its path."""
+    """Train on `records`, save a torch checkpoint in `out_dir`, return its path.
+
+    `bf16` runs the forward pass under bfloat16 autocast (weights and optimizer stay fp32); on a
+    CPU with AMX or AVX-512 BF16 that is about 1.5x faster per step. None: on where the CPU has it.
+    """
     import torch
+
+    if bf16 is None:
+        bf16 = cpu_has_bf16()
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -150,7 +158,12 @@ def train(
     windows = build_windows(tok, records, rng)
     pos = sum(1 for w in windows if w[2] > 0)
     log.info(
-        "windows: %d (%d with the answer) from %d questions in %.0fs", len(windows), pos, len(records), time.time() - t0
+        "windows: %d (%d with the answer) from %d questions in %.0fs; %s",
+        len(windows),
+        pos,
+        len(records),
+        time.time() - t0,
+        "bf16 autocast" if bf16 else "fp32",
     )
     model = make_model(torch)
     model.train()
@@ -179,7 +192,9 @@ def train(
             if step >= total:
                 break
             ids, mask, tt, starts, ends = _tensors(torch, windows, idx)
-            s_log, e_log = model(ids, mask, tt)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                s_log, e_log = model(ids, mask, tt)
+            s_log, e_log = s_log.float(), e_log.float()
             neg = torch.finfo(s_log.dtype).min
             s_log = s_log.masked_fill(mask == 0, neg)
             e_log = e_log.masked_fill(mask == 0, neg)
@@ -208,6 +223,15 @@ def train(
     torch.save(model.state_dict(), ckpt)
     log.info("trained %d steps in %.1f min", step, (time.time() - t0) / 60)
     return ckpt
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX-512 BF16), read from /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def export_onnx(ckpt: Path, out: Path, quantize: bool = True) -> Path:
@@ -269,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="auto: bf16 where the CPU has it"
+    )
     p.add_argument("--export-only", action="store_true")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
@@ -280,7 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.out).mkdir(parents=True, exist_ok=True)
         (args.out / "train_ids.json").write_text(json.dumps(sorted(r.id for r in chosen)))
         log.info("training on %d questions (%d unanswerable)", len(chosen), sum(not r.answerable for r in chosen))
-        ckpt = train(chosen, args.out, epochs=args.epochs, batch=args.batch, lr=args.lr, threads=args.threads)
+        bf16 = None if args.precision == "auto" else args.precision == "bf16"
+        ckpt = train(
+            chosen, args.out, epochs=args.epochs, batch=args.batch, lr=args.lr, threads=args.threads, bf16=bf16
+        )
     onnx_path = export_onnx(ckpt, args.out / "reader.int8.onnx")
     log.info("exported %s (%.1f MB)", onnx_path, onnx_path.stat().st_size / 1e6)
     return 0
