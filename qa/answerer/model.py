@@ -17,6 +17,7 @@ from typing import Any
 
 from qa.answerer.features import FEATURE_NAMES
 from qa.answerer.reader import SpanReader
+from qa.answerer.trees import flatten
 from qa.errors import ModelError
 from qa.index.local import file_sha256
 
@@ -145,7 +146,7 @@ def _load(folder: Path, threads: int) -> AnswererModel:
         reader = SpanReader(folder / READER_FILE, threads=threads)
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise ModelError(f"The answerer's reader {folder / READER_FILE} cannot be loaded ({e}). {_FIX}") from e
-    variants = {name: Variant(sc, na, float(t)) for name, (sc, na, t) in parts.items()}
+    variants = {name: Variant(flatten(sc), flatten(na), float(t)) for name, (sc, na, t) in parts.items()}
     if "learned" not in variants:
         raise ModelError(f"The answerer model at {folder} has no 'learned' scorer. {_FIX}")
     return AnswererModel(folder, reader, variants, manifest)
