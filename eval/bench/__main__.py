@@ -25,6 +25,7 @@ from .common import CORPUS, GOLD, RESULTS, SIZES, WARM_GOLD, load_gold, log, mac
 from .ingest import section_ingest, section_reingest_10k
 from .latency import section_latency
 from .peers import peer_haystack, peer_rank_bm25
+from .ray_ingest import section_ray
 from .report import check_targets, render
 from .scale import Vectors, build_scale, section_scale, stress_recall
 from .server import section_server
@@ -42,11 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sizes", help="comma-separated scale sizes among 10k,100k,1m (default: 10k,100k,1m; quick: 10k,100k)"
     )
     ap.add_argument(
-        "--sections", default="cold,latency,ingest,server,scale,peers", help="which sections to run (default: all)"
+        "--sections",
+        default="cold,latency,ingest,server,scale,peers",
+        help="which sections to run (default: all but ray; ray: ingest with the local engine and Ray at 1 and 2 "
+        "workers, needs docqa[ray])",
     )
     ap.add_argument("--work", type=Path, default=Path("/tmp/docqa-bench"), help="folder for corpora and indexes")
     ap.add_argument("--reuse", action="store_true", help="reuse scale indexes built earlier with the same parameters")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    ap.add_argument("--ray-copies", type=int, default=20, help="ray section: copies of corpus/ to ingest (default 20)")
     args = ap.parse_args(argv)
     quick = args.quick
     sizes = [
@@ -92,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "server" in sections:
         log("server under load")
         results["server"] = section_server(bundled, gold, warm, (1, 4, 16), rounds=1 if quick else 2)
+    if "ray" in sections:
+        log(f"ingest by engine: local, Ray at 1 and 2 workers (corpus/ x{args.ray_copies})")
+        results["ray_ingest"] = section_ray(args.ray_copies, work / "ray")
 
     need_scale = "scale" in sections or "peers" in sections or "ingest" in sections
     if need_scale:

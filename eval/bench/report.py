@@ -166,6 +166,26 @@ def render(r: dict[str, Any]) -> str:  # noqa: C901 - one flat section per bench
                 "≥ 50 req/s at 4 clients, 0 errors" if lv["clients"] == 4 else "",
             )
         row("Server memory (bundled)", f"{sv['memory_mb'].get('VmRSS')} MB RSS", "")
+    if "ray_ingest" in r:
+        ri = r["ray_ingest"]
+        for name, x in ri["engines"].items():
+            if name == "local":
+                row(
+                    f"Ingest by engine, corpus/ ×{ri['copies']} ({x['passages']} passages), fresh index: local",
+                    f"{x['passages_per_s']} passages/s ({x['wall_s']} s, model load included)",
+                    "",
+                )
+            else:
+                vs = (
+                    f"{x['overhead_vs_local_s']:+} s, **{x['wall_over_local']}×** local wall time"
+                    if "wall_over_local" in x
+                    else ""
+                )
+                row(
+                    f"… Ray, {x['workers']} worker(s)",
+                    f"{x['passages_per_s']} passages/s ({x['wall_s']} s), {x['passages_per_s_per_worker']} per worker",
+                    vs,
+                )
     for name, s in r.get("scale", {}).items():
         b = s["build"]
         v = s["vectors"]
