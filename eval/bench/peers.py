@@ -148,7 +148,7 @@ def peer_haystack(
 
 
 def _ratio(table: dict[str, Any], a: str, b: str) -> float:
-    return round(table[a]["latency_ms"]["p50"] / max(1e-6, table[b]["latency_ms"]["p50"]), 1)
+    return round(float(table[a]["latency_ms"]["p50"]) / max(1e-6, float(table[b]["latency_ms"]["p50"])), 1)
 
 
 def _haystack_at_scale(index_dir: Path, embedder: MiniLMEmbedder, questions: list[str], txt_emb: Any) -> dict[str, Any]:

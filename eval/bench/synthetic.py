@@ -124,7 +124,7 @@ def synthesize(pool: Pool, n_passages: int, seed: int, head: tuple[Any, ...], ro
     total = len(h_pass)
     d = len(docs)
     while total < n_passages:
-        k = int(min(rng.integers(4, 17), n_passages - total))
+        k = min(int(rng.integers(4, 17)), n_passages - total)
         sids = rng.integers(0, n_pool, size=3 * k + 1)
         starts = np.zeros(len(sids), dtype=np.int64)
         np.cumsum(lens[sids][:-1] + 1, out=starts[1:])  # sentences joined by one space
@@ -206,7 +206,8 @@ def stress_vectors(real: np.ndarray, n: int, seed: int) -> np.ndarray:
     base = real[rng.integers(0, len(real), size=n)]
     v = base + rng.standard_normal(size=base.shape, dtype=np.float32) * (STRESS_NOISE / np.sqrt(real.shape[1]))
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return v.astype(np.float32)
+    stressed: np.ndarray = v.astype(np.float32)
+    return stressed
 
 
 def write_files(syn: Synthetic, folder: Path, first: int) -> None:
