@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ROOT
-from .common import child_env
+from .common import run_child
 
 COLD_CHILD = r"""
 import json, sys, time
@@ -40,15 +38,7 @@ def cold_start(index_dir: Path, question: str, runs: int) -> dict[str, Any]:
     parts: list[dict[str, float]] = []
     for _ in range(runs):
         t0 = time.time()
-        out = subprocess.run(
-            [sys.executable, "-c", COLD_CHILD, str(index_dir), question],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            cwd=ROOT,
-            timeout=600,
-            check=False,
-        )
+        out = run_child([sys.executable, "-c", COLD_CHILD, str(index_dir), question], timeout=600)
         if out.returncode != 0:
             raise RuntimeError(f"cold-start child failed: {out.stderr[-2000:]}")
         rec = json.loads(out.stdout.strip().splitlines()[-1])

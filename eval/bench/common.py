@@ -58,6 +58,19 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def run_child(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a child process from the repository root with the bench's environment; its output captured."""
+    return subprocess.run(
+        list(args), capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=timeout, check=False
+    )
+
+
+def qa_command() -> list[str]:
+    """The `qa` command next to this interpreter, or `python -m qa.cli` where it is not installed."""
+    qa = Path(sys.executable).with_name("qa")
+    return [str(qa)] if qa.exists() else [sys.executable, "-m", "qa.cli"]
+
+
 def machine() -> dict[str, Any]:
     import faiss
     import torch

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import gc
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,7 @@ from qa.config import Settings
 from qa.embed import MiniLMEmbedder
 from qa.indexer import update_index
 
-from . import ROOT
-from .common import child_env
+from .common import qa_command, run_child
 from .synthetic import SEED, Pool, synthesize, write_files
 
 
@@ -107,18 +104,9 @@ def section_reingest_10k(folder: Path, index_dir: Path, embedder: MiniLMEmbedder
     t = time.perf_counter()
     report = update_index(settings, embedder, roots=[folder])
     in_process = time.perf_counter() - t
-    qa = Path(sys.executable).with_name("qa")
-    cmd = [str(qa)] if qa.exists() else [sys.executable, "-m", "qa.cli"]
+    cmd = qa_command()
     t = time.perf_counter()
-    out = subprocess.run(
-        [*cmd, "ingest", str(folder), "--index", str(index_dir)],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
+    out = run_child([*cmd, "ingest", str(folder), "--index", str(index_dir)], timeout=600)
     command = time.perf_counter() - t
     return {
         "passages": report.total_passages,

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from qa.indexer import update_index
 from qa.ingest.engine import engine
 
 from . import ROOT
-from .common import child_env
+from .common import run_child
 
 WORK = Path("/tmp/docqa-ray-bench")
 ENGINES = ("local", "1", "2")
@@ -91,15 +90,8 @@ def section_ray(copies: int, work: Path, engines: Sequence[str] = ENGINES) -> di
     """Each engine in turn, each in a fresh interpreter (so Ray starts and stops with it)."""
     runs: dict[str, dict[str, Any]] = {}
     for name in engines:
-        out = subprocess.run(
-            [sys.executable, "-m", "eval.bench.ray_ingest", name, "--copies", str(copies), "--work", str(work)],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            cwd=ROOT,
-            timeout=1800,
-            check=False,
-        )
+        args = ["-m", "eval.bench.ray_ingest", name, "--copies", str(copies), "--work", str(work)]
+        out = run_child([sys.executable, *args], timeout=1800)
         if out.returncode != 0:
             raise RuntimeError(f"ray ingest ({name}) failed: {out.stderr[-2000:]}")
         runs[name] = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])

@@ -11,14 +11,13 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import ROOT
-from .common import child_env, log, pct
+from .common import child_env, log, pct, qa_command
 
 
 def free_port() -> int:
@@ -59,8 +58,7 @@ class Server:
     def __init__(self, index_dir: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        qa = Path(sys.executable).with_name("qa")
-        cmd = [str(qa)] if qa.exists() else [sys.executable, "-m", "qa.cli"]
+        cmd = qa_command()
         self.started = time.time()
         self.proc = subprocess.Popen(
             [*cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--index", str(index_dir)],
