@@ -75,7 +75,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed-dev requirements-bench.txt
 	touch $@
 
 bench: $(VENV)/.installed-bench
-	$(PY) eval/bench.py --quick
+	$(PY) -m eval.bench --quick
 
 clean:
 	rm -rf $(VENV) $(INDEX) .pytest_cache test-artifacts

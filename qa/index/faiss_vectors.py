@@ -46,7 +46,7 @@ class FaissVectorIndex:
         faiss = _require_faiss()
         # One question searches on one thread; concurrent questions use the other cores. With
         # FAISS's default OpenMP team, a flat search of 10k passages took 15 ms p50 inside the
-        # pipeline on a busy two-core machine, against 0.6 ms on one thread (eval/bench.py), the
+        # pipeline on a busy two-core machine, against 0.6 ms on one thread (eval/bench), the
         # team's threads spinning against torch's. The setting belongs to the calling thread, so an
         # ingest building HNSW in another thread keeps every core.
         faiss.omp_set_num_threads(1)
