@@ -1,0 +1,229 @@
+"""`qa serve --replicas N`: the app on Ray Serve, answers and uploads alike from every replica, and
+Serve and its local Ray gone after SIGTERM; without Ray Serve, exit 2 with the install command."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qa.cli import main
+from tests.servers import free_port
+from tests.web_fixtures import API_KEY, REPO, copy_index
+
+HEADER = "X-DocQA-Replica"
+QUESTION = "Which network did John Kirby speak on?"
+NEW_DOC = ("extra.txt", b"Harbour\n\nThe harbour master, Ines Varga, said 14 boats left on Tuesday.\n")
+NEW_QUESTION = "Who is the harbour master?"
+# Marks the server's process and everything its local Ray starts: teardown ends exactly those.
+MARK = "DOCQA_TEST_RAY_SERVE_MARK"
+
+
+# ---------------------------------------------------------------- without a cluster (fast)
+
+
+def test_replicas_without_ray_serve_installed_exit_2_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("ray", "ray.serve"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import ray` now raises ImportError
+    code = main(["serve", "--replicas", "2", "--index", str(tmp_path / "no-index")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --replicas needs Ray Serve") and "pip install 'docqa[ray]'" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_replicas_below_one_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--replicas", value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: qa serve") and "argument --replicas:" in err
+
+
+def test_ray_address_needs_replicas(web_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["serve", "--ray-address", "127.0.0.1:6379", "--index", str(web_index)])
+    assert code == 1
+    assert capsys.readouterr().err == "error: --ray-address needs --replicas N.\n"
+
+
+def test_plain_serve_imports_no_ray() -> None:
+    code = "import sys, qa.cli, web.server, web.app; sys.exit('ray' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0
+
+
+# ---------------------------------------------------------------- two replicas on a local Ray (slow)
+
+
+def _marked_pids(mark: str) -> list[int]:
+    needle = f"{MARK}={mark}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if needle in (proc / "environ").read_bytes().split(b"\0"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _raylets() -> set[int]:
+    done = subprocess.run(["pgrep", "-f", "raylet"], capture_output=True, text=True)
+    return {int(p) for p in done.stdout.split()}
+
+
+def _stop(pids: list[int]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Served:
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+    mark: str
+    raylets_before: set[int]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, web_index: Path) -> Iterator[Served]:
+    """`qa serve --replicas 2` over a private copy of the corpus index, uploads on, on a free port."""
+    pytest.importorskip("ray.serve")
+    work = tmp_path_factory.mktemp("ray-serve")
+    index = copy_index(web_index, work / "index")
+    log = work / "serve.log"
+    mark = uuid.uuid4().hex
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "QA_API_KEY": API_KEY, MARK: mark}
+    argv = [sys.executable, "-m", "qa.cli", "serve", "--replicas", "2", "--port", str(port), "--index", str(index)]
+    before = _raylets()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 400
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"qa serve --replicas exited with {proc.returncode}:\n{log.read_text()}")
+            # The start-up line comes once every replica runs (one may answer /healthz before).
+            if "Ray Serve replicas" in log.read_text():
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
+                        break
+            if time.monotonic() > deadline:
+                pytest.fail(f"qa serve --replicas did not answer within 400 s:\n{log.read_text()}")
+            time.sleep(1)
+        yield Served(proc, url, log, mark, before)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=120)
+        _stop([proc.pid, *_marked_pids(mark)])
+
+
+def ask(url: str, question: str, **extra: Any) -> httpx.Response:
+    return httpx.post(f"{url}/api/ask", json={"question": question, **extra}, timeout=120)
+
+
+def by_replica(url: str, question: str, tries: int = 60, **extra: Any) -> dict[str, httpx.Response]:
+    """One response from each replica that answered `question` within `tries` requests."""
+    seen: dict[str, httpx.Response] = {}
+    for _ in range(tries):
+        r = ask(url, question, **extra)
+        seen.setdefault(r.headers[HEADER], r)
+        if len(seen) == 2:
+            break
+    return seen
+
+
+@pytest.mark.slow  # about 2 minutes: Ray's start and three model loads on two cores
+def test_an_answer_cites_the_document_text(served: Served) -> None:
+    r = ask(served.url, QUESTION)
+    assert r.status_code == 200, r.text
+    ans = r.json()
+    assert not ans["abstained"] and ans["citations"]
+    for c in ans["citations"]:
+        doc = httpx.get(f"{served.url}/api/documents/{c['doc_id']}", timeout=60).json()
+        assert c["text"] == doc["text"][c["start"] : c["end"]]
+        assert c["text"] == ans["answer"] or ans["answer"] in c["sentence"]
+
+
+@pytest.mark.slow
+def test_requests_reach_both_replicas_with_the_same_answer(served: Served) -> None:
+    seen = by_replica(served.url, QUESTION)
+    assert len(seen) == 2, f"only replica(s) {sorted(seen)} answered"
+    answers = [r.json() for r in seen.values()]
+    assert answers[0]["answer"] == answers[1]["answer"]
+    assert answers[0]["citations"] == answers[1]["citations"]
+
+
+@pytest.mark.slow
+def test_an_upload_is_answerable_from_both_replicas_and_a_delete_gone_from_both(served: Served) -> None:
+    name, data = NEW_DOC
+    up = httpx.post(
+        f"{served.url}/api/documents",
+        files=[("files", (name, data, "text/plain"))],
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=300,
+    )
+    assert up.status_code == 201, up.text
+    assert up.json()["added"] == [name] and up.json()["documents"] == 6
+    # No waiting: every request after the upload returned sees the new document, whichever replica.
+    seen = by_replica(served.url, NEW_QUESTION)
+    assert len(seen) == 2
+    for replica, r in seen.items():
+        ans = r.json()
+        assert ans["answer"] == "Ines Varga", replica
+        assert [c["doc_id"] for c in ans["citations"]] == [name]
+    listed = {r.headers[HEADER]: r.json() for r in (httpx.get(f"{served.url}/api/documents") for _ in range(20))}
+    assert all(name in {d["doc_id"] for d in docs} for docs in listed.values())
+
+    gone = httpx.delete(
+        f"{served.url}/api/documents/{name}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=300
+    )
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["removed"] == [name]
+    seen = by_replica(served.url, NEW_QUESTION, doc_ids=[name])
+    assert len(seen) == 2
+    assert all(r.status_code == 422 and name in r.json()["detail"] for r in seen.values())
+    again = httpx.delete(
+        f"{served.url}/api/documents/{name}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60
+    )
+    assert again.status_code == 404  # the writer's DocumentNotFoundError, raised in the replica
+
+
+@pytest.mark.slow
+def test_sigterm_stops_serve_and_the_local_ray(served: Served) -> None:
+    assert "2 Ray Serve replicas and one writer" in served.log.read_text()
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(timeout=120) == 0, served.log.read_text()
+    deadline = time.monotonic() + 30
+    while _marked_pids(served.mark) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _marked_pids(served.mark) == []  # raylet, GCS, Serve's actors, the replicas, Ray's agents
+    assert _raylets() - served.raylets_before == set()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{served.url}/healthz", timeout=5)
