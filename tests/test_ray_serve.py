@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ import pytest
 from qa.cli import main
 from tests.servers import free_port
 from tests.web_fixtures import API_KEY, REPO, copy_index
+from web.ray_serve import _descendants
 
 HEADER = "X-DocQA-Replica"
 QUESTION = "Which network did John Kirby speak on?"
@@ -54,8 +56,8 @@ def test_replicas_below_one_is_a_usage_error(value: str, capsys: pytest.CaptureF
     assert err.startswith("usage: qa serve") and "argument --replicas:" in err
 
 
-def test_ray_address_needs_replicas(web_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["serve", "--ray-address", "127.0.0.1:6379", "--index", str(web_index)])
+def test_ray_address_needs_replicas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["serve", "--ray-address", "127.0.0.1:6379", "--index", str(tmp_path / "no-index")])
     assert code == 1
     assert capsys.readouterr().err == "error: --ray-address needs --replicas N.\n"
 
@@ -66,7 +68,7 @@ def test_plain_serve_imports_no_ray() -> None:
     assert done.returncode == 0
 
 
-# ---------------------------------------------------------------- two replicas on a local Ray (slow)
+# ---------------------------------------------------------------- two replicas on a local Ray
 
 
 def _marked_pids(mark: str) -> list[int]:
@@ -89,6 +91,7 @@ def _raylets() -> set[int]:
 
 
 def _stop(pids: list[int]) -> None:
+    """SIGTERM, then SIGKILL what is left after 10 s."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -107,20 +110,23 @@ class Served:
     raylets_before: set[int]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, web_index: Path) -> Iterator[Served]:
-    """`qa serve --replicas 2` over a private copy of the corpus index, uploads on, on a free port."""
-    pytest.importorskip("ray.serve")
-    work = tmp_path_factory.mktemp("ray-serve")
-    index = copy_index(web_index, work / "index")
-    log = work / "serve.log"
+@contextlib.contextmanager
+def replicated_server(index: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`qa serve --replicas 2 ...extra` over `index`, uploads on, on a free port; stopped by process id."""
     mark = uuid.uuid4().hex
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "QA_API_KEY": API_KEY, MARK: mark}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        "QA_API_KEY": API_KEY,
+        MARK: mark,
+        **(env or {}),
+    }
     argv = [sys.executable, "-m", "qa.cli", "serve", "--replicas", "2", "--port", str(port), "--index", str(index)]
     before = _raylets()
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*argv, *extra], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 400
@@ -137,11 +143,55 @@ def served(tmp_path_factory: pytest.TempPathFactory, web_index: Path) -> Iterato
             time.sleep(1)
         yield Served(proc, url, log, mark, before)
     finally:
+        started = _descendants(proc.pid) | _tree(mark)
         if proc.poll() is None:
             proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=120)
-        _stop([proc.pid, *_marked_pids(mark)])
+        _stop(sorted(_alive({proc.pid, *started, *_tree(mark)})))
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, web_index: Path) -> Iterator[Served]:
+    """Two replicas on a local Ray over a private copy of the corpus index."""
+    pytest.importorskip("ray.serve")
+    work = tmp_path_factory.mktemp("ray-serve")
+    with replicated_server(copy_index(web_index, work / "index"), work / "serve.log") as server:
+        yield server
+
+
+def _node_of(pid: int) -> str:
+    """The Ray node (its --node-ip-address) whose raylet started process `pid`."""
+    parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    argv = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
+    return next(a.decode().split("=", 1)[1] for a in argv if a.startswith(b"--node_ip_address="))
+
+
+def _tree(mark: str) -> set[int]:
+    """The processes marked `mark` and all under them: Ray's Python processes retitle themselves over
+    their environment, so the mark alone misses some (replicas, Ray's agents)."""
+    marked = set(_marked_pids(mark))
+    return marked.union(*(_descendants(p) for p in marked))
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those of `pids` still running (not gone, not a zombie)."""
+    alive = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.add(pid)
+    return alive
+
+
+def _replica_nodes(mark: str) -> list[str]:
+    """The nodes the answering replicas (not the writer) of a cluster marked `mark` run on."""
+    nodes = []
+    for pid in _tree(mark):
+        with contextlib.suppress(OSError, StopIteration):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::ServeReplica:docqa:docqa\0"):
+                nodes.append(_node_of(pid))
+    return sorted(nodes)
 
 
 def ask(url: str, question: str, **extra: Any) -> httpx.Response:
@@ -159,7 +209,8 @@ def by_replica(url: str, question: str, tries: int = 60, **extra: Any) -> dict[s
     return seen
 
 
-@pytest.mark.slow  # about 2 minutes: Ray's start and three model loads on two cores
+# Each test below takes under 60 s (the first one starts the server: about 40 s on the 2-core VM,
+# Ray's start and three model loads), so none is marked slow.
 def test_an_answer_cites_the_document_text(served: Served) -> None:
     r = ask(served.url, QUESTION)
     assert r.status_code == 200, r.text
@@ -171,7 +222,6 @@ def test_an_answer_cites_the_document_text(served: Served) -> None:
         assert c["text"] == ans["answer"] or ans["answer"] in c["sentence"]
 
 
-@pytest.mark.slow
 def test_requests_reach_both_replicas_with_the_same_answer(served: Served) -> None:
     seen = by_replica(served.url, QUESTION)
     assert len(seen) == 2, f"only replica(s) {sorted(seen)} answered"
@@ -180,7 +230,6 @@ def test_requests_reach_both_replicas_with_the_same_answer(served: Served) -> No
     assert answers[0]["citations"] == answers[1]["citations"]
 
 
-@pytest.mark.slow
 def test_an_upload_is_answerable_from_both_replicas_and_a_delete_gone_from_both(served: Served) -> None:
     name, data = NEW_DOC
     up = httpx.post(
@@ -215,15 +264,85 @@ def test_an_upload_is_answerable_from_both_replicas_and_a_delete_gone_from_both(
     assert again.status_code == 404  # the writer's DocumentNotFoundError, raised in the replica
 
 
-@pytest.mark.slow
 def test_sigterm_stops_serve_and_the_local_ray(served: Served) -> None:
     assert "2 Ray Serve replicas and one writer" in served.log.read_text()
+    started = _descendants(served.proc.pid)  # the local Ray: GCS, raylet, Serve's actors, Ray's agents
+    assert _raylets() & started and len(started) > 5
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(timeout=120) == 0, served.log.read_text()
     deadline = time.monotonic() + 30
-    while _marked_pids(served.mark) and time.monotonic() < deadline:
+    while _alive(started) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _marked_pids(served.mark) == []  # raylet, GCS, Serve's actors, the replicas, Ray's agents
+    assert _alive(started) == set()
     assert _raylets() - served.raylets_before == set()
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{served.url}/healthz", timeout=5)
+
+
+# ---------------------------------------------------------------- joining a two-node cluster (slow)
+
+
+@pytest.fixture(scope="module")
+def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A Ray head on 127.0.0.2 and a second node on 127.0.0.3, one CPU each; yields (address, mark)."""
+    pytest.importorskip("ray.serve")
+    mark = uuid.uuid4().hex
+    ray = str(Path(sys.executable).with_name("ray"))
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", MARK: mark, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.2", 0))
+        port = int(s.getsockname()[1])
+    address = f"127.0.0.2:{port}"
+    common = ["--num-cpus=1", "--disable-usage-stats"]
+    head = [ray, "start", "--head", "--node-ip-address=127.0.0.2", f"--port={port}", "--include-dashboard=false"]
+    worker = [ray, "start", f"--address={address}", "--node-ip-address=127.0.0.3"]
+    try:
+        for argv in (head, worker):
+            done = subprocess.run([*argv, *common], env=env, text=True, capture_output=True, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+        yield address, mark
+    finally:
+        _stop(sorted(_tree(mark)))
+        pointer = Path("/tmp/ray/ray_current_cluster")  # what `ray stop` would clear: only if ours
+        with contextlib.suppress(OSError):
+            if address in pointer.read_text():
+                pointer.unlink()
+
+
+@pytest.mark.slow  # about 80 s: two `ray start`s, then the server
+def test_replicas_on_a_joined_two_node_cluster_share_one_index(
+    tmp_path: Path, web_index: Path, two_nodes: tuple[str, str]
+) -> None:
+    address, cluster_mark = two_nodes
+    index = copy_index(web_index, tmp_path / "index")
+    env = {"RAY_AUTH_MODE": "disabled"}
+    with replicated_server(index, tmp_path / "serve.log", "--ray-address", address, env=env) as server:
+        assert _replica_nodes(cluster_mark) == ["127.0.0.2", "127.0.0.3"]  # one replica on each node
+        name, data = NEW_DOC
+        up = httpx.post(
+            f"{server.url}/api/documents",
+            files=[("files", (name, data, "text/plain"))],
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=300,
+        )
+        assert up.status_code == 201, up.text
+        seen = by_replica(server.url, NEW_QUESTION)
+        assert len(seen) == 2 and all(r.json()["answer"] == "Ines Varga" for r in seen.values())
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=120) == 0, server.log.read_text()
+    # Serve is gone from the cluster; the cluster itself, which qa serve joined, keeps running.
+    deadline = time.monotonic() + 30
+    while _replica_nodes(cluster_mark) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _replica_nodes(cluster_mark) == []
+    assert len(_raylets() & _tree(cluster_mark)) == 2
+    too_many = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--replicas", "3", "--ray-address", address, "--index", str(index)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "RAY_AUTH_MODE": "disabled"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert too_many.returncode == 1
+    assert f"The Ray cluster at {address} has 2 CPU(s) and each replica takes one" in too_many.stderr

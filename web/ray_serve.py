@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "pip install 'docqa[ray]'"
 REPLICA_HEADER = "X-DocQA-Replica"
 APP_NAME = "docqa"
-_MARK = "DOCQA_SERVE_RAY_RUN"
 
 
 def import_serve() -> Any:
@@ -195,42 +194,61 @@ def _absolute(settings: Settings) -> Settings:
     return replace(settings, index_dir=settings.index_dir.resolve(), model_path=model)
 
 
-def _connect(ray: Any, address: str | None) -> bool:
-    """Join the cluster at `address`, or start a local Ray; True when this call started one."""
+def _connect(ray: Any, address: str | None, replicas: int) -> bool:
+    """Join the cluster at `address`, or start a local Ray with a CPU per replica; True when this
+    call started one.
+
+    Raises:
+        DocQAError: Ray could not start or join, or the cluster has fewer CPUs than `replicas`.
+    """
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # as `qa ingest --engine ray`
-    os.environ[_MARK] = uuid.uuid4().hex  # inherited by every process the local Ray starts here
     kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address:
             ray.init(address=address, **kwargs)
         else:
-            # The replicas and the writer ask for no CPU (a replica per CPU would cap N at the core
-            # count), so one CPU only sizes Ray's pool of idle workers.
-            ray.init(address="local", num_cpus=1, include_dashboard=False, **kwargs)
+            # Ray CPUs are only counted, not enforced: one each lets N replicas start on any machine.
+            ray.init(address="local", num_cpus=replicas, include_dashboard=False, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise DocQAError(f"Could not start or join {where} ({e}).") from e
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if cpus < replicas:  # Serve would wait for ever for the CPUs of the replicas that don't fit
+        ray.shutdown()
+        raise DocQAError(
+            f"The Ray cluster at {address} has {cpus} CPU(s) and each replica takes one: "
+            f"ask for at most {cpus} replicas, or add nodes."
+        )
     return True
 
 
-def _stop_leftovers() -> None:
-    """End what the local Ray started and `ray.shutdown()` leaves behind for a minute or more (its
-    dashboard and runtime-env agents): the processes carrying this run's mark, by process id."""
-    mark = os.environ.get(_MARK)
-    proc = Path("/proc")
-    if not mark or not proc.is_dir():
-        return
-    needle = f"{_MARK}={mark}".encode()
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGTERM)
-        except (OSError, ProcessLookupError):
-            continue
+def _descendants(root: int) -> set[int]:
+    """Process ids under `root` (children, theirs, ...), read from /proc; empty where there is none."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _stop_leftovers(pids: set[int]) -> None:
+    """SIGTERM what of the local Ray outlives `ray.shutdown()` (its dashboard and runtime-env agents
+    linger for a minute or more): `pids`, the processes it had started, taken before the shutdown."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -274,13 +292,15 @@ def serve_replicas(args: argparse.Namespace, settings: Settings) -> int:
     for name in ("ray", "ray.serve"):
         logging.getLogger(name).setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _interrupt)
-    started = _connect(ray, args.ray_address)
+    started = _connect(ray, args.ray_address, args.replicas)
     signal.signal(signal.SIGTERM, _interrupt)  # again: Ray's start installs a handler of its own
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         writer = serve.deployment(IndexWriter, name="docqa-writer", num_replicas=1, ray_actor_options={"num_cpus": 0})
+        # A CPU per replica: Ray then spreads the replicas over a cluster's nodes (CPU-less actors it
+        # packed onto one node here); the writer, idle between uploads, takes none.
         ingress = serve.deployment(
-            serve.ingress()(Replica), name="docqa", num_replicas=args.replicas, ray_actor_options={"num_cpus": 0}
+            serve.ingress()(Replica), name="docqa", num_replicas=args.replicas, ray_actor_options={"num_cpus": 1}
         )
         try:
             serve.run(ingress.bind(settings, writer.bind(settings)), name=APP_NAME, route_prefix="/")
@@ -300,7 +320,7 @@ def serve_replicas(args: argparse.Namespace, settings: Settings) -> int:
             serve.shutdown()
         finally:
             if started:
+                local = _descendants(os.getpid()) if not args.ray_address else set()
                 ray.shutdown()
-                if not args.ray_address:
-                    _stop_leftovers()
+                _stop_leftovers(local)
     return 0
