@@ -20,6 +20,9 @@ import httpx
 import pytest
 
 from qa.cli import main
+from qa.config import Settings
+from qa.embed import MiniLMEmbedder
+from qa.pipeline import Pipeline
 from tests.servers import free_port
 from tests.web_fixtures import API_KEY, REPO, copy_index
 from web.ray_serve import _descendants
@@ -62,10 +65,38 @@ def test_ray_address_needs_replicas(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().err == "error: --ray-address needs --replicas N.\n"
 
 
+def test_a_missing_index_fails_before_ray_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("ray.serve")
+    import ray
+
+    code = main(["serve", "--replicas", "2", "--index", str(tmp_path / "no-index")])
+    assert code == 1
+    assert capsys.readouterr().err.startswith(f"error: No index at {tmp_path / 'no-index'}/")
+    assert not ray.is_initialized()
+
+
 def test_plain_serve_imports_no_ray() -> None:
     code = "import sys, qa.cli, web.server, web.app; sys.exit('ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0
+
+
+def test_refresh_picks_up_a_generation_another_process_wrote(
+    tmp_path: Path, web_index: Path, embedder: MiniLMEmbedder
+) -> None:
+    """What each replica does per request: a new generation loads once; an unchanged one costs nothing."""
+    settings = Settings(index_dir=copy_index(web_index, tmp_path / "index"))
+    reader = Pipeline(settings, embedder=embedder).load()
+    writer = Pipeline(settings, embedder=embedder).load()
+    before = reader.live
+    assert reader.refresh() is False and reader.live is before
+    writer.ingest(uploads=[NEW_DOC])
+    assert NEW_DOC[0] not in reader.live.data.doc_index  # nothing reloads behind a caller's back
+    assert reader.refresh() is True
+    assert NEW_DOC[0] in reader.live.data.doc_index and reader.live is not before
+    assert before.data.doc_index.get(NEW_DOC[0]) is None  # the old generation, still held, is unchanged
+    assert reader.refresh() is False
+    assert reader.ask(NEW_QUESTION).answer == "Ines Varga"
 
 
 # ---------------------------------------------------------------- two replicas on a local Ray
