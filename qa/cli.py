@@ -203,6 +203,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type for counts: a whole number of 1 or more, else a usage error (exit 2)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qa", description="Offline question answering over your documents.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -271,6 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("serve", help="run the web chat and JSON API")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument(
+        "--replicas",
+        type=_at_least_one,
+        metavar="N",
+        help="serve with N replicas on Ray Serve, uploads through one writer (default: one process, no Ray)",
+    )
+    sp.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --replicas: join the Ray cluster at host:port (default: a local Ray)",
+    )
     index_opt(sp)
     model_opt(sp)
     sp.set_defaults(func=cmd_serve)

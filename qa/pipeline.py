@@ -16,6 +16,7 @@ from qa.config import RULES_THRESHOLD, Settings
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.errors import DocumentNotFoundError, InvalidQuestionError, UnknownDocumentsError
 from qa.index import IndexData, open_index
+from qa.index.local import current_generation
 from qa.indexer import IngestReport, update_index
 from qa.ingest.engine import Engine
 from qa.models import Answer, DocumentInfo, DocumentText
@@ -77,6 +78,7 @@ class Pipeline:
         self.embedder: Embedder = embedder if embedder is not None else MiniLMEmbedder()
         self._live: _Live | None = None
         self._swap = threading.Lock()
+        self._refresh = threading.Lock()
 
     # ---------------------------------------------------------------- index lifecycle
 
@@ -99,6 +101,28 @@ class Pipeline:
         with self._swap:
             self._live = live
         return live
+
+    def refresh(self) -> bool:
+        """Load the current generation if another process switched `CURRENT` since ours was loaded.
+
+        Cheap when nothing changed (one small file read), so a server with several processes over
+        one index folder (`qa serve --replicas`) calls it per request: a document another process
+        added is answerable here at once. Questions in flight keep the generation they started on.
+
+        Returns:
+            True when a newer generation was loaded.
+
+        Raises:
+            IndexNotFoundError, IndexCorruptError: see `Pipeline.load`.
+        """
+        if self._live is not None and current_generation(self.settings.index_dir).name == self._live.data.path.name:
+            return False
+        with self._refresh:  # one reload at a time; the others wait for it, then find it done
+            live = self._live
+            if live is not None and current_generation(self.settings.index_dir).name == live.data.path.name:
+                return False
+            self._load()
+            return True
 
     def _make_live(self, data: IndexData) -> _Live:
         retriever = Retriever(data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k)

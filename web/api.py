@@ -6,13 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import AfterValidator, BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from qa.config import MAX_QUESTION_CHARS
 from qa.indexer import IngestReport
-from web.deps import DocIdDep, IngestLockDep, PipelineDep, SettingsDep, require_api_key
+from web.deps import DocIdDep, PipelineDep, SettingsDep, WritesDep, require_api_key
 from web.settings import MAX_FORM_BYTES, MAX_UPLOAD_FILES
-from web.uploads import collect_uploads, delete_document, ingest_uploads
+from web.uploads import collect_uploads
 
 # ---------------------------------------------------------------- schemas (separate from qa.models)
 
@@ -210,24 +209,22 @@ _UPLOAD_BODY = {
     openapi_extra=_UPLOAD_BODY,
     responses=_errors(400, 401, 403, 413, 415, 422, 507),
 )
-async def upload_documents(
-    request: Request, pipeline: PipelineDep, settings: SettingsDep, lock: IngestLockDep
-) -> IndexChange:
+async def upload_documents(request: Request, settings: SettingsDep, writes: WritesDep) -> IndexChange:
     """Add or replace documents in the live index; answers use them at once. Needs the API key."""
     # The form is parsed here, after the key check, rather than by a File() parameter, which
     # FastAPI would read (up to the size limit) before checking anything.
     async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=MAX_FORM_BYTES) as form:
         uploads = await collect_uploads(form, settings.max_upload_bytes)
-    report = await run_in_threadpool(ingest_uploads, pipeline, lock, uploads)
+    report = await writes.ingest(uploads)
     return IndexChange.of(report)
 
 
 @router.delete(
     "/documents/{doc_id:path}", dependencies=[Depends(require_api_key)], responses=_errors(401, 403, 404, 507)
 )
-def remove_document(doc_id: DocIdDep, pipeline: PipelineDep, lock: IngestLockDep) -> IndexChange:
+async def remove_document(doc_id: DocIdDep, writes: WritesDep) -> IndexChange:
     """Remove a document from the live index. Needs the API key."""
-    report = delete_document(pipeline, lock, doc_id)
+    report = await writes.delete(doc_id)
     return IndexChange.of(report)
 
 

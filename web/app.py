@@ -33,6 +33,7 @@ from web import api, pages
 from web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from web.settings import MAX_FORM_BYTES, MULTIPART_OVERHEAD_BYTES, get_settings
 from web.templating import STATIC_DIR, templates
+from web.uploads import IndexWrites
 
 UPLOAD_PATHS = ("/api/documents", "/upload")
 
@@ -66,12 +67,16 @@ def status_code_for(exc: DocQAError) -> int:
     return 400
 
 
-def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, pipeline: Pipeline | None = None, writes: IndexWrites | None = None
+) -> FastAPI:
     """Build the app. Pass a loaded `pipeline` to share it (tests, `qa serve`); else one loads at start-up.
 
     Args:
         settings: index folder, API key, upload limit; defaults to the environment (`get_settings()`).
         pipeline: a Pipeline already loaded over `settings.index_dir`.
+        writes: where uploads and deletes go; None: this process, under `app.state.ingest_lock`
+            (`qa serve --replicas` sends them to its one writer).
 
     Returns:
         The app; `uvicorn web.app:create_app --factory` also works.
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.settings = settings
     app.state.pipeline = pipeline
     app.state.ingest_lock = threading.Lock()
+    app.state.writes = writes
 
     app.include_router(api.router)
     app.include_router(api.health_router)

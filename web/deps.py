@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from qa.config import Settings
 from qa.errors import DocumentNotFoundError
 from qa.pipeline import Pipeline
+from web.uploads import IndexWrites, LocalWrites
 
 UPLOADS_DISABLED = (
     "Uploads are disabled on this server. To enable them, restart it with the environment variable "
@@ -35,6 +36,12 @@ def get_ingest_lock(request: Request) -> threading.Lock:
     """One upload or delete at a time: each rewrites the index and swaps it in."""
     lock: threading.Lock = request.app.state.ingest_lock
     return lock
+
+
+def get_writes(request: Request) -> IndexWrites:
+    """Where uploads and deletes go: the app's own (`create_app(writes=...)`), else this process."""
+    writes: IndexWrites | None = request.app.state.writes
+    return writes if writes is not None else LocalWrites(get_pipeline(request), get_ingest_lock(request))
 
 
 def checked_doc_id(doc_id: str) -> str:
@@ -84,4 +91,5 @@ def require_api_key(
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 IngestLockDep = Annotated[threading.Lock, Depends(get_ingest_lock)]
+WritesDep = Annotated[IndexWrites, Depends(get_writes)]
 DocIdDep = Annotated[str, Depends(checked_doc_id)]

@@ -7,18 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from qa.config import Settings
 from qa.errors import DocumentNotFoundError, UnknownDocumentsError
 from qa.indexer import IngestReport
 from qa.pipeline import Pipeline
-from web.deps import DocIdDep, IngestLockDep, PipelineDep, SettingsDep, check_api_key, require_uploads_enabled
+from web.deps import DocIdDep, PipelineDep, SettingsDep, WritesDep, check_api_key, require_uploads_enabled
 from web.links import link_is_stale, page_of
 from web.settings import MAX_FORM_BYTES, MAX_HISTORY_TURNS, MAX_UPLOAD_FILES
 from web.templating import templates
 from web.turns import ChatTurn, StoredConversation
-from web.uploads import ACCEPT, collect_uploads, ingest_uploads
+from web.uploads import ACCEPT, collect_uploads
 
 router = APIRouter(include_in_schema=False)
 
@@ -174,14 +173,14 @@ def document(
 
 
 @router.post("/upload", response_class=HTMLResponse)
-async def upload(request: Request, pipeline: PipelineDep, settings: SettingsDep, lock: IngestLockDep) -> Response:
+async def upload(request: Request, pipeline: PipelineDep, settings: SettingsDep, writes: WritesDep) -> Response:
     """The page's upload form: the API key comes in a password field instead of a bearer header."""
     require_uploads_enabled(settings)  # before reading the body: the key is inside it
     async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=MAX_FORM_BYTES) as form:
         key = form.get("key")
         check_api_key(settings, key if isinstance(key, str) else None)
         uploads = await collect_uploads(form, settings.max_upload_bytes)
-    report = await run_in_threadpool(ingest_uploads, pipeline, lock, uploads)
+    report = await writes.ingest(uploads)
     notice = _describe(report)
     if is_htmx(request):
         return templates.TemplateResponse(

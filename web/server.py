@@ -7,6 +7,7 @@ import sys
 
 from qa import store
 from qa.config import Settings
+from qa.errors import DocQAError
 from qa.pipeline import Pipeline
 
 
@@ -14,7 +15,8 @@ def serve(args: argparse.Namespace) -> int:
     """Run the web chat and JSON API until interrupted.
 
     Args:
-        args: `host`, `port` and `index` (a folder, or None for $QA_INDEX_DIR / ./index).
+        args: `host`, `port`, `index` (a folder, or None for $QA_INDEX_DIR / ./index), and
+            `replicas` / `ray_address` (None: one process, no Ray; see web.ray_serve).
 
     Returns:
         The process exit code.
@@ -22,12 +24,21 @@ def serve(args: argparse.Namespace) -> int:
     Raises:
         IndexNotFoundError, IndexCorruptError: before listening, so a broken index never serves
             wrong answers; `qa` prints the message as one line and exits 1.
+        MissingExtraError: `--replicas` without Ray Serve installed (`qa` exits 2).
     """
+    settings = Settings.from_env(index_dir=args.index, model_path=getattr(args, "model", None))
+    replicas = getattr(args, "replicas", None)
+    if replicas is not None:
+        from web.ray_serve import serve_replicas
+
+        return serve_replicas(args, settings)
+    if getattr(args, "ray_address", None):
+        raise DocQAError("--ray-address needs --replicas N.")
+
     import uvicorn
 
     from web.app import create_app
 
-    settings = Settings.from_env(index_dir=args.index, model_path=getattr(args, "model", None))
     store.current_generation(settings.index_dir)  # a missing index fails now, not after loading the model
     pipeline = Pipeline(settings).load()
     pipeline.embedder.encode(["warm-up"], batch_size=1)  # the first real question shouldn't pay for it
@@ -36,12 +47,13 @@ def serve(args: argparse.Namespace) -> int:
     uploads = "on" if settings.api_key else "off (set QA_API_KEY to enable)"
     print(
         f"docqa: loaded {len(docs)} documents from {settings.index_dir}/; uploads {uploads}; "
-        f"starting the chat on http://{_host_for_url(args.host)}:{args.port}/ (API docs at /docs)",
+        f"starting the chat on http://{host_for_url(args.host)}:{args.port}/ (API docs at /docs)",
         file=sys.stderr,
     )
     uvicorn.run(create_app(settings, pipeline), host=args.host, port=args.port, log_level="info")
     return 0
 
 
-def _host_for_url(host: str) -> str:
+def host_for_url(host: str) -> str:
+    """An IPv6 host in brackets, as a URL needs it."""
     return f"[{host}]" if ":" in host else host

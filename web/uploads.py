@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from qa.errors import FileTooLargeError, IngestError, UnsupportedFileError
@@ -106,3 +110,29 @@ def delete_document(pipeline: Pipeline, lock: threading.Lock, doc_id: str) -> In
             if isinstance(e.__cause__, OSError):
                 raise _storage_error(e) from e
             raise
+
+
+class IndexWrites(Protocol):
+    """Where the app's uploads and deletes go: this process (`LocalWrites`) or one writer elsewhere.
+
+    Both raise what `ingest_uploads` and `delete_document` raise, and return once the change is
+    live for this app's pipeline.
+    """
+
+    async def ingest(self, uploads: Sequence[tuple[str, bytes]]) -> IngestReport: ...
+
+    async def delete(self, doc_id: str) -> IngestReport: ...
+
+
+@dataclass(frozen=True)
+class LocalWrites:
+    """Writes in this process, under the app's ingest lock, in a worker thread: plain `qa serve`."""
+
+    pipeline: Pipeline
+    lock: threading.Lock
+
+    async def ingest(self, uploads: Sequence[tuple[str, bytes]]) -> IngestReport:
+        return await run_in_threadpool(ingest_uploads, self.pipeline, self.lock, list(uploads))
+
+    async def delete(self, doc_id: str) -> IngestReport:
+        return await run_in_threadpool(delete_document, self.pipeline, self.lock, doc_id)

@@ -22,7 +22,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embed import Embedder
-from qa.errors import IngestError, MissingExtraError
+from qa.errors import DocQAError, IngestError, MissingExtraError
 from qa.ingest.plan import Work
 from qa.ingest.process import DocRecord, process_batch
 
@@ -66,11 +66,16 @@ class Processor:
         return {"seq": np.asarray(batch["seq"]), "record": out}
 
 
-def check_address(address: str, timeout_s: float = 5.0) -> None:
+def check_address(address: str, timeout_s: float = 5.0, error: type[DocQAError] = IngestError) -> None:
     """Fail fast when nothing listens at a host:port address (Ray itself retries for minutes).
 
+    Args:
+        address: what `--ray-address` gave.
+        timeout_s: how long to wait for a connection.
+        error: the class raised; an `IngestError` (the default) adds that the index is unchanged.
+
     Raises:
-        IngestError: the address does not answer; other forms (ray://…, auto) are left to Ray.
+        IngestError (or `error`): the address does not answer; other forms (ray://…, auto) are left to Ray.
     """
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or "/" in host:
@@ -78,9 +83,10 @@ def check_address(address: str, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as e:
-        raise IngestError(
+        unchanged = " The index is unchanged." if error is IngestError else ""
+        raise error(
             f"No Ray cluster answers at {address} ({e.strerror or e}); start one with `ray start --head` "
-            "or leave out --ray-address for a local Ray. The index is unchanged."
+            f"or leave out --ray-address for a local Ray.{unchanged}"
         ) from e
 
 
