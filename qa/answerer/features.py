@@ -7,6 +7,7 @@ similarities, reader scores, retrieval evidence); nothing names a word of any do
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
@@ -98,6 +99,21 @@ def _content(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((a, b, stem(w)) for a, b, w in words(text) if w.lower() not in STOPWORDS)
 
 
+@lru_cache(maxsize=4096)
+def _keywords(stems: tuple[str, ...], weights: tuple[float, ...]) -> tuple[dict[str, float], float]:
+    """The question's key words with their weights, and the weights' total (never 0)."""
+    return dict(zip(stems, weights)), sum(weights) or 1.0
+
+
+@lru_cache(maxsize=65_536)
+def _sentence_keys(sentence: str, keyword_stems: tuple[str, ...]) -> tuple[list[int], tuple[tuple[int, int, str], ...]]:
+    """Where the sentence's content words start, and (index, start, stem) of those that are key
+    words: the same for every candidate in the sentence, so worked out once."""
+    content = _content(sentence)
+    keys = set(keyword_stems)
+    return [a for a, _, _ in content], tuple((i, a, s) for i, (a, _, s) in enumerate(content) if s in keys)
+
+
 @lru_cache(maxsize=65_536)
 def _n_words(text: str) -> int:
     return len(words(text))
@@ -116,22 +132,21 @@ def featurize(
 ) -> CandidateFeatures:
     """Features of `cand` (a span of `text`, the document) read from sentence `ev`."""
     span = text[cand.start : cand.end]
-    sent = text[ev.start : ev.end]
+    sent_len = ev.end - ev.start
     cw = _content(span)
     echo = sum(1 for _, _, s in cw if s in pq.stems) / len(cw) if cw else 1.0
-    kw = dict(zip(pq.keyword_stems, pq.keyword_weights))
-    total = sum(pq.keyword_weights) or 1.0
-    sw = _content(sent)
+    kw, total = _keywords(pq.keyword_stems, pq.keyword_weights)
+    starts, keys = _sentence_keys(text[ev.start : ev.end], pq.keyword_stems)
     rel_a, rel_b = cand.start - ev.start, cand.end - ev.start
     local_hits: dict[str, float] = {}
     gap = math.inf
     # Distance in content words from a key word to the candidate: to its nearer end, or to where it sits.
-    inside = [j for j, (x, _, _) in enumerate(sw) if rel_a <= x < rel_b]
-    before = sum(1 for x, _, _ in sw if x < rel_a)
-    for i, (a, _, s) in enumerate(sw):
-        if s not in kw or rel_a <= a < rel_b:
+    first = bisect_left(starts, rel_a)  # content words before the candidate; the first one inside
+    last = bisect_left(starts, rel_b) - 1  # the last one inside (< first: none inside)
+    for i, a, s in keys:
+        if rel_a <= a < rel_b:
             continue
-        d = min(abs(i - inside[0]), abs(i - inside[-1])) if inside else abs(before - i)
+        d = min(abs(i - first), abs(i - last)) if last >= first else abs(first - i)
         gap = min(gap, d)
         if d <= 6:
             local_hits[s] = kw[s]
@@ -162,8 +177,8 @@ def featurize(
         type_fit=fit,
         has_digit=float(any(c.isdigit() for c in span)),
         words=float(n_words),
-        sentence_share=len(span) / max(1, len(sent)),
-        position=rel_a / max(1, len(sent)),
+        sentence_share=len(span) / max(1, sent_len),
+        position=rel_a / max(1, sent_len),
         echo=echo,
         local=sum(local_hits.values()) / total,
         gap=float(gap) if gap != math.inf else 99.0,

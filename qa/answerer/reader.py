@@ -69,15 +69,20 @@ class WindowScores:
             return []
         top_s = np.argsort(-s)[:20]
         top_e = np.argsort(-e)[:20]
+        # Every (start, end) pair of the top tokens at once, in the order a double loop would visit them.
+        i, j = np.meshgrid(top_s, top_e, indexing="ij")
+        i, j = i.ravel(), j.ravel()
+        ok = (j >= i) & (j - i < MAX_SPAN_TOKENS)
+        starts, ends = self.tok_start[i], self.tok_end[j]
+        inside = np.zeros(len(i), dtype=bool)
+        for lo, hi in bounds:
+            inside |= (starts >= lo) & (ends <= hi)
+        keep = np.flatnonzero(ok & inside)
+        scores = (s[i[keep]] + e[j[keep]]).astype(np.float64)
         seen: dict[tuple[int, int], float] = {}
-        for i in top_s:
-            for j in top_e:
-                if j < i or j - i >= MAX_SPAN_TOKENS:
-                    continue
-                a, b = int(self.tok_start[i]), int(self.tok_end[j])
-                if not any(lo <= a and b <= hi for lo, hi in bounds):
-                    continue
-                seen[(a, b)] = max(seen.get((a, b), -1e9), float(s[i] + e[j]))
+        for k, sc in zip(keep.tolist(), scores.tolist()):
+            key = (int(starts[k]), int(ends[k]))
+            seen[key] = max(seen.get(key, -1e9), sc)
         best = sorted(seen.items(), key=lambda kv: -kv[1])[:n]
         return [ReaderSpan(self.window.doc, a, b, sc) for (a, b), sc in best]
 

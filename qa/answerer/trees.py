@@ -22,6 +22,7 @@ import numpy as np
 log = logging.getLogger("qa.answerer")
 
 _TOLERANCE = 1e-9
+_CODES = 256  # scikit-learn bins a categorical feature into at most 255 categories (8 x 32-bit words)
 
 
 class FlatTrees:
@@ -56,6 +57,7 @@ class FlatTrees:
         self._left_bits = np.concatenate(bitsets) if bitsets else np.zeros((1, 8), dtype=np.uint32)
         self._known_bits, self._known_map = model._bin_mapper.make_known_categories_bitsets()
         self._has_categorical = bool(self._categorical.any())
+        self._cat_row, self._cat_left = self._categorical_table()
         self._baseline = float(np.asarray(model._baseline_prediction).ravel()[0])
         self._order: np.ndarray | None = None
         self._categories: list[np.ndarray] = []
@@ -108,15 +110,28 @@ class FlatTrees:
         out: np.ndarray = self._value[node].reshape(n, trees).sum(axis=1) + self._baseline
         return out
 
+    def _categorical_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """For each categorical split, where each category code goes (scikit-learn's rule: in the
+        split's left set, left; known but not in it, right; unknown, with the missing values),
+        as one row of a table indexed by code; `row[node]` is the split's row."""
+        cat_nodes = np.flatnonzero(self._categorical)
+        row = np.zeros(len(self._categorical), dtype=np.intp)
+        row[cat_nodes] = np.arange(len(cat_nodes))
+        codes = np.arange(_CODES, dtype=np.intp)
+        word, bit = codes >> 5, (codes & 31).astype(np.uint32)
+        table = np.zeros((max(1, len(cat_nodes)), _CODES), dtype=bool)
+        for r, node in enumerate(cat_nodes):
+            in_left = (self._left_bits[self._bitset[node], word] >> bit) & 1
+            known = (self._known_bits[self._known_map[self._feature[node]], word] >> bit) & 1
+            missing = bool(self._missing_left[node])
+            table[r] = np.where(in_left == 1, True, np.where(known == 1, False, missing))
+        return row, table
+
     def _categorical_left(self, v: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        """scikit-learn's rule: a category in the split's left set goes left; a known one not in
-        it goes right; an unknown or negative one follows the missing values."""
+        """Whether category codes `v` go left at categorical splits `nodes`; a negative code follows
+        the missing values."""
         code = np.where(v >= 0, v, 0).astype(np.intp)
-        word, bit = code >> 5, (code & 31).astype(np.uint32)
-        in_left = (self._left_bits[self._bitset[nodes], word] >> bit) & 1
-        known = (self._known_bits[self._known_map[self._feature[nodes]], word] >> bit) & 1
-        missing = self._missing_left[nodes]
-        out: np.ndarray = np.where(v < 0, missing, np.where(in_left == 1, True, np.where(known == 1, False, missing)))
+        out: np.ndarray = np.where(v < 0, self._missing_left[nodes], self._cat_left[self._cat_row[nodes], code])
         return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:
