@@ -70,8 +70,8 @@ class WindowScores:
         top_s = np.argsort(-s)[:20]
         top_e = np.argsort(-e)[:20]
         # Every (start, end) pair of the top tokens at once, in the order a double loop would visit them.
-        i, j = np.meshgrid(top_s, top_e, indexing="ij")
-        i, j = i.ravel(), j.ravel()
+        grid_s, grid_e = np.meshgrid(top_s, top_e, indexing="ij")
+        i, j = grid_s.ravel(), grid_e.ravel()
         ok = (j >= i) & (j - i < MAX_SPAN_TOKENS)
         starts, ends = self.tok_start[i], self.tok_end[j]
         inside = np.zeros(len(i), dtype=bool)
