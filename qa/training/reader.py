@@ -138,12 +138,13 @@ def train(
     seed: int = 13,
     threads: int = 2,
     checkpoint_every: int = 200,
-    bf16: bool | None = None,
+    bf16: bool | None = False,
 ) -> Path:
     """Train on `records`, save a torch checkpoint in `out_dir`, return its path.
 
     `bf16` runs the forward pass under bfloat16 autocast (weights and optimizer stay fp32); on a
     CPU with AMX or AVX-512 BF16 that is about 1.5x faster per step. None: on where the CPU has it.
+    Off by default: the shipped reader was trained in fp32, and the default recipe reproduces it.
     """
     import torch
 
@@ -294,7 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="auto: bf16 where the CPU has it"
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="fp32",
+        help="fp32: the shipped recipe; bf16 (or auto: bf16 where the CPU has it) is faster",
     )
     p.add_argument("--export-only", action="store_true")
     args = p.parse_args(argv)
