@@ -16,6 +16,7 @@ import contextlib
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -52,12 +53,26 @@ class WriterStoppedError(Exception):
     """The worker ended before it sent a receipt: nothing was written, so a fresh one may take it."""
 
 
+def die_with_parent(poll_s: float = 1.0) -> None:
+    """End this worker when the server dies, even mid-change (a half-written generation never
+    becomes current), rather than embedding on for nobody; a watcher thread notices the new parent."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="docqa-parent-watch", daemon=True).start()
+
+
 def run_worker(conn: Connection, settings: Settings, nice: int) -> None:
     """The worker's loop: one request at a time until the server closes its end of the pipe."""
     from qa.cli import _quiet
 
     if nice:
         os.nice(nice)  # first, so torch's threads, made later, inherit it
+    die_with_parent()
     _quiet()
     pipeline = Pipeline(settings)  # no index loaded: it only writes; the weights load at the first encode
     lock = threading.Lock()
@@ -106,9 +121,19 @@ class ProcessWrites:
         return await run_in_threadpool(self._write, Delete(doc_id))
 
     def close(self) -> None:
-        """Ask the worker to stop after its current change; end it if it does not within STOP_WAIT_S."""
-        with self._lock:
-            self._stop(wait=STOP_WAIT_S)
+        """Stop the worker: asked when idle, killed when a change is still running after STOP_WAIT_S.
+
+        A killed change leaves the index as it was (its request gets the 503 of `_send`).
+        """
+        if self._lock.acquire(timeout=STOP_WAIT_S):
+            try:
+                self._stop(wait=STOP_WAIT_S)
+            finally:
+                self._lock.release()
+            return
+        proc = self._proc
+        if proc is not None:
+            proc.kill()
 
     def _write(self, request: Request) -> IngestReport:
         """Send `request` to the worker, then load the generation it wrote; blocking, so in a thread.
