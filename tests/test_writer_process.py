@@ -22,15 +22,10 @@ from fastapi.testclient import TestClient
 from qa import errors
 from qa.errors import DocQAError, UnknownDocumentsError
 from tests.servers import qa_serve
+from tests.test_api import ZORBLAX
 from tests.web_fixtures import API_KEY, copy_index
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
-ZORBLAX = (
-    b"The Zorblax Institute\n\n"
-    b"The Zorblax Institute is a research laboratory in the town of Quellbridge. "
-    b"It was founded in 1987 by the chemist Marta Quell. "
-    b"The institute employs 340 researchers who study glacier ice."
-)
 QUESTION = "When was the Zorblax Institute founded?"
 
 
