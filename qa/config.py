@@ -80,6 +80,9 @@ class Settings:
     embed_batch_size: int = 64
     # Where the index lives and how it is searched: a backend name known to `qa.index.BACKENDS`.
     storage_backend: str = "local"
+    # Where plain `qa serve` ingests uploads: "process" (one worker process at lower CPU priority, so
+    # questions stay fast while it embeds) or "thread" (a thread of the server process).
+    ingest_worker: str = "process"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -96,6 +99,9 @@ class Settings:
             max_upload_bytes=_env("QA_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int, "a whole number"),
             api_key=os.environ.get("QA_API_KEY") or None,
             storage_backend=os.environ.get("QA_STORAGE", "").strip() or cls.storage_backend,
+            ingest_worker=_env(
+                "QA_INGEST_WORKER", cls.ingest_worker, _choice("process", "thread"), "process or thread"
+            ),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         for key in ("index_dir", "model_path"):

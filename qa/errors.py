@@ -47,6 +47,10 @@ class UnknownDocumentsError(DocumentNotFoundError):
         names = ", ".join(repr(m) for m in missing)
         super().__init__(f"No document with id {names} to ask within; GET /api/documents lists the ids.")
 
+    def __reduce__(self) -> tuple[type[UnknownDocumentsError], tuple[list[str]]]:
+        # Pickled from `missing`, not the message: it crosses to and from the upload worker process.
+        return (type(self), (self.missing,))
+
 
 class UnsupportedFileError(DocQAError):
     """A file whose type docqa cannot read."""

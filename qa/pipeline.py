@@ -190,15 +190,24 @@ class Pipeline:
             self.load()
         return report
 
-    def delete(self, doc_id: str) -> IngestReport:
+    def delete(self, doc_id: str, reload: bool = True) -> IngestReport:
         """Remove one document from the index.
+
+        Args:
+            doc_id: the document to remove.
+            reload: as for `ingest`; False (an upload worker process, which answers no questions)
+                checks the id against the current generation on disk, not a loaded one.
 
         Raises:
             DocumentNotFoundError: no document with that id.
         """
-        if doc_id not in self.live.data.doc_index:
-            raise DocumentNotFoundError(f"No document with id {doc_id!r}.")
-        return self.ingest(remove=[doc_id])
+        missing = DocumentNotFoundError(f"No document with id {doc_id!r}.")
+        if reload and doc_id not in self.live.data.doc_index:
+            raise missing
+        report = self.ingest(remove=[doc_id], reload=reload)
+        if not reload and doc_id not in report.removed:
+            raise missing
+        return report
 
     # ---------------------------------------------------------------- questions
 

@@ -76,6 +76,8 @@ def percentile(values: list[float], q: float) -> float:
 def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: float) -> dict[str, Any]:  # noqa: C901
     pool = gold_questions()
     latencies: list[float] = []
+    during_upload: list[float] = []  # the latencies of questions asked while an upload was in flight
+    uploading = threading.Event()
     errors: list[str] = []
     uploaded: list[str] = []
     lock = threading.Lock()
@@ -113,6 +115,7 @@ def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: 
                     # One question in four is new text, so the caches keep meeting questions never seen.
                     q = pool[i % len(pool)] + (f" ({i})" if i % 4 == 0 else "")
                     t0 = time.perf_counter()
+                    overlapped = uploading.is_set()
                     try:
                         r = c.post("/api/ask", json={"question": q})
                         ok = r.status_code == 200 and r.json()["question"]
@@ -120,6 +123,8 @@ def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: 
                         ok, r = False, None
                         errors.append(f"ask {i}: {type(e).__name__}: {e}")
                     latencies.append(time.perf_counter() - t0)
+                    if overlapped or uploading.is_set():
+                        during_upload.append(latencies[-1])
                     if i == questions // 4:
                         nonlocal_rss[0] = rss_kb(proc.pid)
                     if not ok and r is not None:
@@ -131,6 +136,7 @@ def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: 
                 done = 0
                 while next_i < questions and done < questions // upload_every and time.monotonic() < deadline:
                     name = f"bulletin-{done}.txt"
+                    uploading.set()
                     try:
                         r = c.post("/api/documents", headers=AUTH, files={"files": (name, upload_text(done))})
                         if r.status_code == 201:
@@ -139,6 +145,7 @@ def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: 
                             errors.append(f"upload {name}: {r.status_code} {r.text[:200]}")
                     except httpx.HTTPError as e:
                         errors.append(f"upload {name}: {type(e).__name__}: {e}")
+                    uploading.clear()
                     done += 1
                     with lock:
                         uploads_done = done
@@ -171,6 +178,8 @@ def soak(index: Path, log: Path, questions: int, upload_every: int, time_limit: 
         "latency_p50_ms": round(1000 * percentile(latencies, 0.50)),
         "latency_p95_ms": round(1000 * percentile(latencies, 0.95)),
         "latency_max_ms": round(1000 * max(latencies)),
+        "questions_during_uploads": len(during_upload),
+        "latency_p95_during_uploads_ms": round(1000 * percentile(during_upload, 0.95)) if during_upload else None,
         "rss_start_mb": round(rss_start / 1024),
         "rss_after_warmup_mb": round(nonlocal_rss[0] / 1024),
         "rss_end_mb": round(rss_end / 1024),

@@ -75,8 +75,9 @@ def create_app(
     Args:
         settings: index folder, API key, upload limit; defaults to the environment (`get_settings()`).
         pipeline: a Pipeline already loaded over `settings.index_dir`.
-        writes: where uploads and deletes go; None: this process, under `app.state.ingest_lock`
-            (`qa serve --replicas` sends them to its one writer).
+        writes: where uploads and deletes go, closed at shutdown; None: a thread of this process,
+            under `app.state.ingest_lock` (plain `qa serve` passes a `ProcessWrites`, its upload
+            worker process; `qa serve --replicas` sends them to its one writer).
 
     Returns:
         The app; `uvicorn web.app:create_app --factory` also works.
@@ -87,7 +88,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.pipeline is None:
             app.state.pipeline = Pipeline(settings).load()
-        yield
+        try:
+            yield
+        finally:
+            if app.state.writes is not None:
+                app.state.writes.close()  # e.g. the upload worker process of plain `qa serve`
 
     app = FastAPI(
         title="docqa",

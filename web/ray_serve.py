@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, cast
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,7 +36,7 @@ from qa.errors import DocQAError, MissingExtraError
 from qa.index import open_index
 from qa.indexer import IngestReport
 from qa.pipeline import Pipeline
-from web.uploads import delete_document, ingest_uploads
+from web.uploads import WriteOutcome, delete_document, ingest_uploads, outcome_of
 
 if TYPE_CHECKING:
     from ray.serve.handle import DeploymentHandle, DeploymentResponse
@@ -62,29 +62,6 @@ def import_serve() -> Any:
     return serve
 
 
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What the writer sends back: a report, or the error to raise in the replica that asked.
-
-    Errors travel as values, not raised through Ray, so the replica raises exactly the domain error
-    (mapped to its HTTP status in web.app) rather than Ray's wrapper around it.
-    """
-
-    report: IngestReport | None = None
-    error: DocQAError | None = None
-    storage_error: str | None = None  # the index folder could not be written: a 507
-
-    def unwrap(self) -> IngestReport:
-        """The report, or raise the writer's error here."""
-        if self.storage_error is not None:
-            raise HTTPException(status_code=507, detail=self.storage_error)
-        if self.error is not None:
-            raise self.error
-        if self.report is None:
-            raise DocQAError("The index writer sent back neither a report nor an error.")
-        return self.report
-
-
 class IndexWriter:
     """The one process that writes the index: every replica's uploads and deletes, one at a time."""
 
@@ -108,11 +85,9 @@ class IndexWriter:
         def run() -> WriteOutcome:
             try:
                 self.pipeline.refresh()  # a `qa ingest` run beside the server may have switched CURRENT
-                return WriteOutcome(report=change())
-            except HTTPException as e:
-                return WriteOutcome(storage_error=str(e.detail))
             except DocQAError as e:
                 return WriteOutcome(error=e)
+            return outcome_of(change)
 
         return await asyncio.to_thread(run)
 
@@ -136,6 +111,9 @@ class RayWrites:
         report = outcome.unwrap()
         await run_in_threadpool(self.pipeline.refresh)  # answerable here as soon as the request returns
         return report
+
+    def close(self) -> None:
+        """Nothing to stop here: Serve owns the writer deployment and shuts it down."""
 
 
 class ReplicaMiddleware:

@@ -38,19 +38,22 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.app import create_app
+    from web.writer_process import ProcessWrites
 
     store.current_generation(settings.index_dir)  # a missing index fails now, not after loading the model
     pipeline = Pipeline(settings).load()
     pipeline.embedder.encode(["warm-up"], batch_size=1)  # the first real question shouldn't pay for it
     pipeline.warm_up()  # sentence and word vectors of a small collection, in the background
     docs = pipeline.documents()
-    uploads = "on" if settings.api_key else "off (set QA_API_KEY to enable)"
+    writes = ProcessWrites(settings, pipeline) if settings.ingest_worker == "process" else None
+    where = "a worker process" if writes is not None else "a thread"
+    uploads = f"on (ingested in {where})" if settings.api_key else "off (set QA_API_KEY to enable)"
     print(
         f"docqa: loaded {len(docs)} documents from {settings.index_dir}/; uploads {uploads}; "
         f"starting the chat on http://{host_for_url(args.host)}:{args.port}/ (API docs at /docs)",
         file=sys.stderr,
     )
-    uvicorn.run(create_app(settings, pipeline), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(settings, pipeline, writes), host=args.host, port=args.port, log_level="info")
     return 0
 
 

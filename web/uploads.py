@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -12,7 +12,7 @@ from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from qa.errors import FileTooLargeError, IngestError, UnsupportedFileError
+from qa.errors import DocQAError, FileTooLargeError, IngestError, UnsupportedFileError
 from qa.indexer import IngestReport
 from qa.ingest import SUPPORTED_SUFFIXES
 from qa.pipeline import Pipeline
@@ -86,15 +86,20 @@ def _storage_error(e: IngestError) -> HTTPException:
     return HTTPException(status_code=507, detail=str(e))
 
 
-def ingest_uploads(pipeline: Pipeline, lock: threading.Lock, uploads: list[tuple[str, bytes]]) -> IngestReport:
+def ingest_uploads(
+    pipeline: Pipeline, lock: threading.Lock, uploads: list[tuple[str, bytes]], reload: bool = True
+) -> IngestReport:
     """Add or replace the documents in the live index; blocking, so call it in a worker thread.
+
+    Args:
+        reload: as for `Pipeline.ingest` (False in the upload worker process, which answers nothing).
 
     Raises:
         HTTPException: 507 when the index folder cannot be written; the previous index stays live.
     """
     with lock:
         try:
-            return pipeline.ingest(uploads=uploads)
+            return pipeline.ingest(uploads=uploads, reload=reload)
         except IngestError as e:
             # A write failure is wrapped around the OSError; a refused file carries no OSError.
             if isinstance(e.__cause__, OSError):
@@ -102,14 +107,48 @@ def ingest_uploads(pipeline: Pipeline, lock: threading.Lock, uploads: list[tuple
             raise
 
 
-def delete_document(pipeline: Pipeline, lock: threading.Lock, doc_id: str) -> IngestReport:
+def delete_document(pipeline: Pipeline, lock: threading.Lock, doc_id: str, reload: bool = True) -> IngestReport:
     with lock:
         try:
-            return pipeline.delete(doc_id)
+            return pipeline.delete(doc_id, reload=reload)
         except IngestError as e:
             if isinstance(e.__cause__, OSError):
                 raise _storage_error(e) from e
             raise
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What a writer in another process sends back: a report, or the error to raise in the server.
+
+    Errors travel as values, not raised across the process boundary, so the server raises exactly
+    the domain error (mapped to its HTTP status in web.app) rather than a wrapper around it; the
+    507 travels as its message because an exception's `__cause__` does not survive pickling.
+    """
+
+    report: IngestReport | None = None
+    error: DocQAError | None = None
+    storage_error: str | None = None  # the index folder could not be written: a 507
+
+    def unwrap(self) -> IngestReport:
+        """The report, or raise the writer's error here."""
+        if self.storage_error is not None:
+            raise _storage_error(IngestError(self.storage_error))
+        if self.error is not None:
+            raise self.error
+        if self.report is None:
+            raise DocQAError("The index writer sent back neither a report nor an error.")
+        return self.report
+
+
+def outcome_of(change: Callable[[], IngestReport]) -> WriteOutcome:
+    """Run `change` (an `ingest_uploads` or `delete_document` call) and catch what it raises as a value."""
+    try:
+        return WriteOutcome(report=change())
+    except HTTPException as e:
+        return WriteOutcome(storage_error=str(e.detail))
+    except DocQAError as e:
+        return WriteOutcome(error=e)
 
 
 class IndexWrites(Protocol):
@@ -122,6 +161,9 @@ class IndexWrites(Protocol):
     async def ingest(self, uploads: Sequence[tuple[str, bytes]]) -> IngestReport: ...
 
     async def delete(self, doc_id: str) -> IngestReport: ...
+
+    def close(self) -> None:
+        """Stop what the writes run on (the app's shutdown calls it); a no-op where nothing runs."""
 
 
 @dataclass(frozen=True)
@@ -136,3 +178,6 @@ class LocalWrites:
 
     async def delete(self, doc_id: str) -> IngestReport:
         return await run_in_threadpool(delete_document, self.pipeline, self.lock, doc_id)
+
+    def close(self) -> None:
+        """Nothing to stop: the writes ran in this process's thread pool."""
