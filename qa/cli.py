@@ -118,15 +118,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """`qa eval`: args.gold, args.index, args.k, args.json, args.out. Returns 0 whatever the scores."""
     from qa import eval_report
     from qa.evaluate import load_gold, recheck_threshold, run, summarize, torch_threads
+    from qa.index import live_generation
     from qa.pipeline import Pipeline, effective_threshold
-    from qa.store import current_generation
 
     gold = load_gold(args.gold)
     settings = Settings.from_env(index_dir=args.index, model_path=getattr(args, "model", None))
     k = args.k if args.k is not None else settings.k
     if not 1 <= k <= 50:
         raise DocQAError(f"-k must be between 1 and 50, got {k}.")
-    current_generation(settings.index_dir)  # a missing index fails here, before the model loads
+    live_generation(settings.storage_backend, settings.index_dir)  # a missing index fails here, before the model loads
     threshold = effective_threshold(settings)
     load_avg = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     started = time.perf_counter()

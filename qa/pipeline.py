@@ -15,8 +15,7 @@ from qa.answerer import LearnedAnswerer, load_model
 from qa.config import RULES_THRESHOLD, Settings
 from qa.embed import Embedder, MiniLMEmbedder
 from qa.errors import DocumentNotFoundError, InvalidQuestionError, UnknownDocumentsError
-from qa.index import IndexData, open_index
-from qa.index.local import current_generation
+from qa.index import IndexData, live_generation, open_index
 from qa.indexer import IngestReport, update_index
 from qa.ingest.engine import Engine
 from qa.models import Answer, DocumentInfo, DocumentText
@@ -115,14 +114,19 @@ class Pipeline:
         Raises:
             IndexNotFoundError, IndexCorruptError: see `Pipeline.load`.
         """
-        if self._live is not None and current_generation(self.settings.index_dir).name == self._live.data.path.name:
+        if self._is_current(self._live):
             return False
         with self._refresh:  # one reload at a time; the others wait for it, then find it done
-            live = self._live
-            if live is not None and current_generation(self.settings.index_dir).name == live.data.path.name:
+            if self._is_current(self._live):
                 return False
             self._load()
             return True
+
+    def _is_current(self, live: _Live | None) -> bool:
+        """Whether `live` is the generation the backend says is live now."""
+        if live is None:
+            return False
+        return live_generation(self.settings.storage_backend, self.settings.index_dir) == live.data.path.name
 
     def _make_live(self, data: IndexData) -> _Live:
         retriever = Retriever(data, self.embedder, depth=self.settings.fusion_depth, rrf_k=self.settings.rrf_k)

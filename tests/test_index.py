@@ -12,8 +12,8 @@ import pytest
 
 import qa.index.faiss_vectors
 from qa.config import Settings
-from qa.errors import ConfigError
-from qa.index import BACKENDS, IndexData, index_writer, open_index
+from qa.errors import ConfigError, IndexNotFoundError
+from qa.index import BACKENDS, IndexData, index_writer, live_generation, open_index
 from qa.indexer import update_index
 from qa.text import lexical_terms, query_terms
 from tests.fakes import FakeEmbedder
@@ -97,6 +97,16 @@ def test_an_unknown_backend_is_refused_naming_the_known_ones(tmp_path: Path) -> 
         open_index("cloud", tmp_path, FakeEmbedder.name, FakeEmbedder.dim)
     with pytest.raises(ConfigError, match="known: " + ", ".join(sorted(BACKENDS))):
         index_writer("cloud")
+
+
+def test_the_live_generation_is_read_through_the_backend(data: IndexData, tmp_path: Path) -> None:
+    index_dir = data.path.parent
+    assert live_generation("local", index_dir) == data.path.name
+    assert (index_dir / "CURRENT").read_text(encoding="utf-8").strip().endswith(data.path.name)
+    with pytest.raises(IndexNotFoundError, match="qa ingest"):
+        live_generation("local", tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="Unknown storage backend 'cloud'"):
+        live_generation("cloud", index_dir)
 
 
 def test_the_backend_is_chosen_by_qa_storage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa import store
 from qa.config import Settings
 from qa.errors import DocQAError
+from qa.index import live_generation
 from qa.pipeline import Pipeline
 
 
@@ -40,7 +40,8 @@ def serve(args: argparse.Namespace) -> int:
     from web.app import create_app
     from web.writer_process import ProcessWrites
 
-    store.current_generation(settings.index_dir)  # a missing index fails now, not after loading the model
+    # A missing index fails now, not after loading the model.
+    live_generation(settings.storage_backend, settings.index_dir)
     pipeline = Pipeline(settings).load()
     pipeline.embedder.encode(["warm-up"], batch_size=1)  # the first real question shouldn't pay for it
     pipeline.warm_up()  # sentence and word vectors of a small collection, in the background

@@ -29,6 +29,7 @@ __all__ = [
     "VectorIndex",
     "backend",
     "index_writer",
+    "live_generation",
     "open_index",
 ]
 
@@ -56,6 +57,15 @@ def backend(name: str) -> Backend:
 def open_index(name: str, index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool = False) -> IndexData:
     """Open and check the live generation at `index_dir` through backend `name`."""
     return backend(name).open(index_dir, expect_model, expect_dim, with_vectors)
+
+
+def live_generation(name: str, index_dir: Path) -> str:
+    """The name of the live generation at `index_dir` through backend `name`.
+
+    Raises:
+        IndexNotFoundError: no index there; ConfigError: an unknown backend.
+    """
+    return backend(name).current(index_dir)
 
 
 def index_writer(name: str) -> IndexWriter:

@@ -143,3 +143,11 @@ class Backend(Protocol):
     def open(self, index_dir: Path, expect_model: str, expect_dim: int, with_vectors: bool = False) -> IndexData: ...
 
     def writer(self) -> IndexWriter: ...
+
+    def current(self, index_dir: Path) -> str:
+        """The name of the live generation, read cheaply (servers call it before every request).
+
+        Raises:
+            IndexNotFoundError: there is no index at `index_dir` (the message says how to build one).
+        """
+        ...

@@ -630,3 +630,6 @@ class LocalBackend:
 
     def writer(self) -> IndexWriter:
         return LocalWriter()
+
+    def current(self, index_dir: Path) -> str:
+        return current_generation(index_dir).name
