@@ -39,7 +39,7 @@ CLI_COMMANDS = {
         "--index",
         "--model",
     },
-    "serve": {"--host", "--port", "--index", "--model"},
+    "serve": {"--host", "--port", "--index", "--model", "--replicas", "--ray-address"},
 }
 
 ANSWER_KEYS = {
