@@ -3,11 +3,8 @@ and on a two-node cluster on this machine, and a worker or an ingest killed mid-
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +23,8 @@ from qa.index.local import current_generation
 from qa.indexer import update_index
 from qa.pipeline import Pipeline
 from tests.ingest_builds import generation_digest
+from tests.ray_cluster import marked_pids, stop, two_node_cluster
+from tests.servers import free_port
 
 pytest.importorskip("ray")
 
@@ -47,7 +46,7 @@ RUN_MARK = uuid.uuid4().hex
 @pytest.fixture(scope="module", autouse=True)
 def _stop_what_the_runs_left() -> Iterator[None]:
     yield
-    _stop(_marked_pids(RUN_MARK))
+    stop(marked_pids(MARK, RUN_MARK))
 
 
 @pytest.fixture(scope="module")
@@ -121,67 +120,12 @@ def test_a_local_ray_writes_the_local_engines_index_and_gives_its_answers(
     assert again.returncode == 0 and "5 unchanged" in again.stdout
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _marked_pids(mark: str) -> list[int]:
-    """Processes whose environment carries `MARK=mark`: those this test's `ray start` started."""
-    needle = f"{MARK}={mark}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
-
-def _stop(pids: list[int]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.time() + 10
-        while time.time() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A Ray head on 127.0.0.2 and a second node on 127.0.0.3, one CPU each; stopped by process id."""
+    """The two-node loopback cluster, its workers logging where each batch ran."""
     log = tmp_path_factory.mktemp("ray-log")
-    mark = uuid.uuid4().hex
-    ray = str(Path(sys.executable).with_name("ray"))
-    env = {
-        **os.environ,
-        "RAY_AUTH_MODE": "disabled",
-        MARK: mark,
-        "PYTHONPATH": str(REPO),
-        "HF_HUB_OFFLINE": "1",
-        "QA_TEST_RAY_LOG": str(log),
-    }
-    port = _free_port("127.0.0.2")
-    address = f"127.0.0.2:{port}"
-    common = ["--num-cpus=1", "--disable-usage-stats"]
-    head = [ray, "start", "--head", "--node-ip-address=127.0.0.2", f"--port={port}", "--include-dashboard=false"]
-    worker = [ray, "start", f"--address={address}", "--node-ip-address=127.0.0.3"]
-    try:
-        for argv in (head, worker):
-            done = subprocess.run([*argv, *common], env=env, text=True, capture_output=True, timeout=120)
-            assert done.returncode == 0, done.stdout + done.stderr
+    with two_node_cluster(MARK, {"QA_TEST_RAY_LOG": str(log)}) as (address, _):
         yield address, log
-    finally:
-        _stop(_marked_pids(mark))
-        pointer = Path("/tmp/ray/ray_current_cluster")  # what `ray stop` would clear: only if ours
-        with contextlib.suppress(OSError):
-            if address in pointer.read_text():
-                pointer.unlink()
 
 
 @pytest.mark.slow  # about 75 s with starting and stopping the two nodes
@@ -247,7 +191,7 @@ def test_an_ingest_killed_mid_run_leaves_the_old_index_and_a_rerun_completes(
         proc.kill()  # the driver, mid-run: its local Ray goes with it
         proc.wait(timeout=30)
     finally:
-        _stop([proc.pid, *_marked_pids(env[MARK])])
+        stop([proc.pid, *marked_pids(MARK, env[MARK])])
     assert (index / "CURRENT").read_text() == before
     data = open_index("local", index, MODEL_NAME, MODEL_DIM)
     assert "extra.txt" not in data.doc_index
@@ -280,7 +224,7 @@ def test_an_error_in_a_worker_fails_the_ingest_with_one_line_and_changes_nothing
 def test_an_address_where_no_cluster_answers_fails_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from qa.cli import main
 
-    address = f"127.0.0.1:{_free_port('127.0.0.1')}"  # bound and closed again: nothing listens there
+    address = f"127.0.0.1:{free_port()}"  # bound and closed again: nothing listens there
     started = time.perf_counter()
     code = main(["ingest", str(CORPUS), "--engine", "ray", "--ray-address", address, "--index", str(tmp_path / "ix")])
     assert code == 1 and time.perf_counter() - started < 30

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from qa.cli import main
 from qa.config import Settings
 from qa.embed import MiniLMEmbedder
 from qa.pipeline import Pipeline
+from tests.ray_cluster import marked_tree, stop, two_node_cluster
 from tests.servers import free_port
 from tests.web_fixtures import API_KEY, REPO, copy_index
 from web.ray_serve import _descendants
@@ -102,34 +102,9 @@ def test_refresh_picks_up_a_generation_another_process_wrote(
 # ---------------------------------------------------------------- two replicas on a local Ray
 
 
-def _marked_pids(mark: str) -> list[int]:
-    needle = f"{MARK}={mark}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
-
 def _raylets() -> set[int]:
     done = subprocess.run(["pgrep", "-f", "raylet"], capture_output=True, text=True)
     return {int(p) for p in done.stdout.split()}
-
-
-def _stop(pids: list[int]) -> None:
-    """SIGTERM, then SIGKILL what is left after 10 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.time() + 10
-        while time.time() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
-            time.sleep(0.2)
 
 
 @dataclass(frozen=True)
@@ -174,12 +149,12 @@ def replicated_server(index: Path, log: Path, *extra: str, env: dict[str, str] |
             time.sleep(1)
         yield Served(proc, url, log, mark, before)
     finally:
-        started = _descendants(proc.pid) | _tree(mark)
+        started = _descendants(proc.pid) | marked_tree(MARK, mark)
         if proc.poll() is None:
             proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=120)
-        _stop(sorted(_alive({proc.pid, *started, *_tree(mark)})))
+        stop(sorted(_alive({proc.pid, *started, *marked_tree(MARK, mark)})))
 
 
 @pytest.fixture(scope="module")
@@ -198,13 +173,6 @@ def _node_of(pid: int) -> str:
     return next(a.decode().split("=", 1)[1] for a in argv if a.startswith(b"--node_ip_address="))
 
 
-def _tree(mark: str) -> set[int]:
-    """The processes marked `mark` and all under them: Ray's Python processes retitle themselves over
-    their environment, so the mark alone misses some (replicas, Ray's agents)."""
-    marked = set(_marked_pids(mark))
-    return marked.union(*(_descendants(p) for p in marked))
-
-
 def _alive(pids: set[int]) -> set[int]:
     """Those of `pids` still running (not gone, not a zombie)."""
     alive = set()
@@ -218,7 +186,7 @@ def _alive(pids: set[int]) -> set[int]:
 def _replica_nodes(mark: str) -> list[str]:
     """The nodes the answering replicas (not the writer) of a cluster marked `mark` run on."""
     nodes = []
-    for pid in _tree(mark):
+    for pid in marked_tree(MARK, mark):
         with contextlib.suppress(OSError, StopIteration):
             if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::ServeReplica:docqa:docqa\0"):
                 nodes.append(_node_of(pid))
@@ -227,6 +195,19 @@ def _replica_nodes(mark: str) -> list[str]:
 
 def ask(url: str, question: str, **extra: Any) -> httpx.Response:
     return httpx.post(f"{url}/api/ask", json={"question": question, **extra}, timeout=120)
+
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def upload(url: str, doc: tuple[str, bytes]) -> httpx.Response:
+    """POST one text document to the API, with the key."""
+    name, data = doc
+    return httpx.post(f"{url}/api/documents", files=[("files", (name, data, "text/plain"))], headers=AUTH, timeout=300)
+
+
+def delete(url: str, doc_id: str, timeout: float) -> httpx.Response:
+    return httpx.delete(f"{url}/api/documents/{doc_id}", headers=AUTH, timeout=timeout)
 
 
 def by_replica(url: str, question: str, tries: int = 60, **extra: Any) -> dict[str, httpx.Response]:
@@ -262,13 +243,8 @@ def test_requests_reach_both_replicas_with_the_same_answer(served: Served) -> No
 
 
 def test_an_upload_is_answerable_from_both_replicas_and_a_delete_gone_from_both(served: Served) -> None:
-    name, data = NEW_DOC
-    up = httpx.post(
-        f"{served.url}/api/documents",
-        files=[("files", (name, data, "text/plain"))],
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=300,
-    )
+    name = NEW_DOC[0]
+    up = upload(served.url, NEW_DOC)
     assert up.status_code == 201, up.text
     assert up.json()["added"] == [name] and up.json()["documents"] == 6
     # No waiting: every request after the upload returned sees the new document, whichever replica.
@@ -281,17 +257,13 @@ def test_an_upload_is_answerable_from_both_replicas_and_a_delete_gone_from_both(
     listed = {r.headers[HEADER]: r.json() for r in (httpx.get(f"{served.url}/api/documents") for _ in range(20))}
     assert all(name in {d["doc_id"] for d in docs} for docs in listed.values())
 
-    gone = httpx.delete(
-        f"{served.url}/api/documents/{name}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=300
-    )
+    gone = delete(served.url, name, timeout=300)
     assert gone.status_code == 200, gone.text
     assert gone.json()["removed"] == [name]
     seen = by_replica(served.url, NEW_QUESTION, doc_ids=[name])
     assert len(seen) == 2
     assert all(r.status_code == 422 and name in r.json()["detail"] for r in seen.values())
-    again = httpx.delete(
-        f"{served.url}/api/documents/{name}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60
-    )
+    again = delete(served.url, name, timeout=60)
     assert again.status_code == 404  # the writer's DocumentNotFoundError, raised in the replica
 
 
@@ -314,30 +286,11 @@ def test_sigterm_stops_serve_and_the_local_ray(served: Served) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A Ray head on 127.0.0.2 and a second node on 127.0.0.3, one CPU each; yields (address, mark)."""
+def two_nodes() -> Iterator[tuple[str, str]]:
+    """The two-node loopback cluster; yields (address, mark)."""
     pytest.importorskip("ray.serve")
-    mark = uuid.uuid4().hex
-    ray = str(Path(sys.executable).with_name("ray"))
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled", MARK: mark, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
-    with socket.socket() as s:
-        s.bind(("127.0.0.2", 0))
-        port = int(s.getsockname()[1])
-    address = f"127.0.0.2:{port}"
-    common = ["--num-cpus=1", "--disable-usage-stats"]
-    head = [ray, "start", "--head", "--node-ip-address=127.0.0.2", f"--port={port}", "--include-dashboard=false"]
-    worker = [ray, "start", f"--address={address}", "--node-ip-address=127.0.0.3"]
-    try:
-        for argv in (head, worker):
-            done = subprocess.run([*argv, *common], env=env, text=True, capture_output=True, timeout=120)
-            assert done.returncode == 0, done.stdout + done.stderr
-        yield address, mark
-    finally:
-        _stop(sorted(_tree(mark)))
-        pointer = Path("/tmp/ray/ray_current_cluster")  # what `ray stop` would clear: only if ours
-        with contextlib.suppress(OSError):
-            if address in pointer.read_text():
-                pointer.unlink()
+    with two_node_cluster(MARK) as cluster:
+        yield cluster
 
 
 @pytest.mark.slow  # about 80 s: two `ray start`s, then the server
@@ -349,13 +302,7 @@ def test_replicas_on_a_joined_two_node_cluster_share_one_index(
     env = {"RAY_AUTH_MODE": "disabled"}
     with replicated_server(index, tmp_path / "serve.log", "--ray-address", address, env=env) as server:
         assert _replica_nodes(cluster_mark) == ["127.0.0.2", "127.0.0.3"]  # one replica on each node
-        name, data = NEW_DOC
-        up = httpx.post(
-            f"{server.url}/api/documents",
-            files=[("files", (name, data, "text/plain"))],
-            headers={"Authorization": f"Bearer {API_KEY}"},
-            timeout=300,
-        )
+        up = upload(server.url, NEW_DOC)
         assert up.status_code == 201, up.text
         seen = by_replica(server.url, NEW_QUESTION)
         assert len(seen) == 2 and all(r.json()["answer"] == "Ines Varga" for r in seen.values())
@@ -366,7 +313,7 @@ def test_replicas_on_a_joined_two_node_cluster_share_one_index(
     while _replica_nodes(cluster_mark) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _replica_nodes(cluster_mark) == []
-    assert len(_raylets() & _tree(cluster_mark)) == 2
+    assert len(_raylets() & marked_tree(MARK, cluster_mark)) == 2
     too_many = subprocess.run(
         [sys.executable, "-m", "qa.cli", "serve", "--replicas", "3", "--ray-address", address, "--index", str(index)],
         cwd=REPO,

@@ -70,10 +70,10 @@ class FlatTrees:
                 self._categories.append(values[~np.isnan(values)])
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
-        x = np.array(x, dtype=np.float64)  # a copy: the columns are rewritten below
+        x = np.asarray(x, dtype=np.float64)
         if self._order is None:
             return x
-        x = x[:, self._order]
+        x = x[:, self._order]  # a copy: its categorical columns are rewritten below
         for k, known in enumerate(self._categories):
             v = x[:, k]
             if not len(known):
