@@ -189,6 +189,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             index_dir=Path(args.index) if args.index else None,
             scorer_questions=args.questions,
             reader_questions=args.reader_questions,
+            reader_precision=args.reader_precision,
             base_model=Path(args.model) if args.model else None,
             heldout_report=not args.no_report,
         )
@@ -274,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-reader", action="store_true", help="keep the reader of --model (or the shipped one)")
     sp.add_argument("--questions", type=int, default=5000, help="questions for the scorer and no-answer model")
     sp.add_argument("--reader-questions", type=int, default=20000, help="questions for fine-tuning the reader")
+    sp.add_argument(
+        "--reader-precision",
+        choices=("auto", "fp32", "bf16"),
+        default="fp32",
+        help="the reader's forward pass while training: bf16 is faster where the CPU has it (auto: bf16 there)",
+    )
     sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
     index_opt(sp)
     model_opt(sp)

@@ -55,6 +55,15 @@ def test_a_model_of_another_format_is_refused(model_copy: Path) -> None:
         load_model(model_copy)
 
 
+def test_a_model_reading_no_answer_features_this_code_lacks_is_refused(model_copy: Path) -> None:
+    mf = model_copy / MANIFEST
+    manifest = json.loads(mf.read_text())
+    manifest["noanswer_features"] = ["top", "tomorrows_weather"]
+    mf.write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="tomorrows_weather.*qa train"):
+        load_model(model_copy)
+
+
 def test_qa_ask_with_a_broken_model_prints_one_error_line(model_copy: Path, web_index: Path) -> None:
     import subprocess
     import sys

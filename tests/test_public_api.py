@@ -35,6 +35,7 @@ CLI_COMMANDS = {
         "--no-reader",
         "--questions",
         "--reader-questions",
+        "--reader-precision",
         "--no-report",
         "--index",
         "--model",

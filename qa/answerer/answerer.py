@@ -93,7 +93,7 @@ class LearnedAnswerer:
         ranked = self.scorer.rank(reading)
         if not ranked:
             return result
-        conf = confidence(self.variant.noanswer, reading, ranked)
+        conf = confidence(self.variant.noanswer, reading, ranked, pq, self.data.texts, self.model.noanswer_columns)
         result.confidence = round(conf, 4)
         if conf < self.threshold:
             return result

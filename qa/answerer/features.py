@@ -99,6 +99,11 @@ def _content(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((a, b, stem(w)) for a, b, w in words(text) if w.lower() not in STOPWORDS)
 
 
+def content_words(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, stem) of the content words of `text` (cached: sentences recur)."""
+    return _content(text)
+
+
 @lru_cache(maxsize=4096)
 def _keywords(stems: tuple[str, ...], weights: tuple[float, ...]) -> tuple[dict[str, float], float]:
     """The question's key words with their weights, and the weights' total (never 0)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from qa.answerer.features import FEATURE_NAMES
 from qa.answerer.reader import SpanReader
+from qa.answerer.scorer import NOANSWER_BASE, NOANSWER_FEATURES, noanswer_columns
 from qa.answerer.trees import flatten
 from qa.errors import ModelError
 from qa.index.local import file_sha256
@@ -51,6 +52,7 @@ class AnswererModel:
     reader: SpanReader
     variants: dict[str, Variant]
     manifest: dict[str, Any]
+    noanswer_columns: tuple[int, ...] | None = None  # which no-answer features it reads (None: all)
 
     @property
     def threshold(self) -> float:
@@ -86,6 +88,7 @@ def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta:
     manifest = {
         "format": MODEL_FORMAT,
         "features": list(FEATURE_NAMES),
+        "noanswer_features": list(NOANSWER_FEATURES),
         "thresholds": {name: v.threshold for name, v in variants.items()},
         "sklearn": sklearn.__version__,
         "files": {name: file_sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
@@ -149,4 +152,8 @@ def _load(folder: Path, threads: int) -> AnswererModel:
     variants = {name: Variant(flatten(sc), flatten(na), float(t)) for name, (sc, na, t) in parts.items()}
     if "learned" not in variants:
         raise ModelError(f"The answerer model at {folder} has no 'learned' scorer. {_FIX}")
-    return AnswererModel(folder, reader, variants, manifest)
+    try:
+        columns = noanswer_columns(manifest.get("noanswer_features", NOANSWER_BASE))
+    except ValueError as e:
+        raise ModelError(f"The answerer model at {folder} reads {e}. {_FIX}") from e
+    return AnswererModel(folder, reader, variants, manifest, tuple(columns))

@@ -7,17 +7,19 @@ probability that the answer is right (F1 >= 0.5), which is what `confidence` rep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
 
-from qa.answerer.features import CATEGORICAL, FEATURE_NAMES, matrix
+from qa.answerer.features import CATEGORICAL, FEATURE_NAMES, content_words, matrix
+from qa.answerer.parsed import ParsedQuestion
 from qa.answerer.read import Reading, Scored
 
 # Question-level evidence the no-answer model reads, from the two best candidates.
-NOANSWER_FEATURES = (
+NOANSWER_BASE = (
     "top",
     "second",
     "margin",
@@ -37,7 +39,18 @@ NOANSWER_FEATURES = (
     "best_cov",
     "n_good",
 )
+# What the question asks that its context lacks: the signs of a question written to look answerable
+# (a figure or a name swapped, a verb turned to its opposite, a negation added or dropped).
+NOANSWER_CONTEXT = (
+    "ctx_cov",  # weighted share of the key words found anywhere in the top answer's passage
+    "ctx_numbers",  # share of the question's numbers found there (NaN: it has none)
+    "sent_missing",  # weight of the heaviest key word its sentence lacks, over all the weights
+    "neg_mismatch",  # one of question and sentence is negated and the other is not
+)
+NOANSWER_FEATURES = NOANSWER_BASE + NOANSWER_CONTEXT
 _IDX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?")
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nobody|nothing|neither|nor|without|cannot)\b|n't\b", re.IGNORECASE)
 
 
 class Scorer(Protocol):
@@ -97,8 +110,35 @@ class ReaderScorer:
         return [replace(c, score=key(c)) for c in ranked]
 
 
-def noanswer_vector(reading: Reading, ranked: Sequence[Scored]) -> list[float]:
-    """What the no-answer model reads about a question, from its ranked candidates."""
+def context_evidence(pq: ParsedQuestion | None, reading: Reading, top: Scored, texts: Sequence[str]) -> list[float]:
+    """`NOANSWER_CONTEXT` for the top answer: what of the question its passage and sentence lack."""
+    nan = float("nan")
+    if pq is None:
+        return [nan] * len(NOANSWER_CONTEXT)
+    text = texts[top.cand.doc]
+    context = [text[e.start : e.end] for e in reading.sentences if e.doc == top.cand.doc]
+    ctx_stems = {st for sent in context for _, _, st in content_words(sent)}
+    total = sum(pq.keyword_weights) or 1.0
+    pairs = list(zip(pq.keyword_stems, pq.keyword_weights))
+    ctx_cov = sum(w for st, w in pairs if st in ctx_stems) / total if pairs else nan
+    sentence = text[top.cand.sent_start : top.cand.sent_end]
+    sent_stems = {st for _, _, st in content_words(sentence)}
+    sent_missing = max((w for st, w in pairs if st not in sent_stems), default=0.0) / total
+    numbers = {n.replace(",", "") for n in _NUMBER.findall(pq.text)}
+    ctx_numbers = {n.replace(",", "") for sent in context for n in _NUMBER.findall(sent)}
+    share = sum(1 for n in numbers if n in ctx_numbers) / len(numbers) if numbers else nan
+    negated = bool(_NEGATION.search(pq.text)) != bool(_NEGATION.search(sentence))
+    return [ctx_cov, share, sent_missing, float(negated)]
+
+
+def noanswer_vector(
+    reading: Reading,
+    ranked: Sequence[Scored],
+    pq: ParsedQuestion | None = None,
+    texts: Sequence[str] = (),
+) -> list[float]:
+    """What the no-answer model reads about a question, from its ranked candidates (and, given the
+    parsed question and the documents' texts, from what the top answer's context lacks)."""
     if not ranked:
         return [float("nan")] * len(NOANSWER_FEATURES)
     top = ranked[0]
@@ -124,14 +164,37 @@ def noanswer_vector(reading: Reading, ranked: Sequence[Scored]) -> list[float]:
         best.sim,
         best.coverage,
         float(sum(1 for c in ranked if c.score >= 0.5)),
+        *context_evidence(pq if texts else None, reading, top, texts),
     ]
 
 
-def confidence(noanswer: Any, reading: Reading, ranked: Sequence[Scored]) -> float:
-    """P(the top answer is right), from the no-answer model."""
+def noanswer_columns(names: Sequence[str]) -> list[int]:
+    """Where a model's no-answer features sit in `NOANSWER_FEATURES` (models before the context
+    features read the first 18).
+
+    Raises:
+        ValueError: a name this code does not compute.
+    """
+    unknown = [n for n in names if n not in NOANSWER_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown no-answer features: {', '.join(unknown)}")
+    return [NOANSWER_FEATURES.index(n) for n in names]
+
+
+def confidence(
+    noanswer: Any,
+    reading: Reading,
+    ranked: Sequence[Scored],
+    pq: ParsedQuestion | None = None,
+    texts: Sequence[str] = (),
+    columns: Sequence[int] | None = None,
+) -> float:
+    """P(the top answer is right), from the no-answer model (reading `columns` of the features)."""
     if not ranked:
         return 0.0
-    x = np.asarray([noanswer_vector(reading, ranked)], dtype=np.float32)
+    x = np.asarray([noanswer_vector(reading, ranked, pq, texts)], dtype=np.float32)
+    if columns is not None:
+        x = x[:, list(columns)]
     return float(noanswer.predict_proba(x)[0, 1])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from qa.answerer.scorer import NOANSWER_FEATURES, Scorer, blank_reader, categorical_mask, noanswer_vector
+from qa.answerer.parsed import ParsedQuestion, parse_question
+from qa.answerer.scorer import (
+    NOANSWER_FEATURES,
+    LearnedScorer,
+    Scorer,
+    blank_reader,
+    categorical_mask,
+    noanswer_vector,
+)
 from qa.training.scorer import Example, candidate_matrix
 
 
@@ -41,6 +50,7 @@ class Outcome:
     answerable: bool
     vector: list[float]
     kind: str  # "span" or "sentence"
+    human_unanswerable: bool = False  # a person wrote it unanswerable (not a distractor-only collection)
 
 
 def outcomes(examples: Sequence[Example], scorer: Scorer) -> list[Outcome]:
@@ -51,16 +61,67 @@ def outcomes(examples: Sequence[Example], scorer: Scorer) -> list[Outcome]:
     for ex in examples:
         ranked = scorer.rank(ex.reading)
         if not ranked:
-            out.append(Outcome(0.0, ex.answerable, [math.nan] * len(NOANSWER_FEATURES), "span"))
+            out.append(Outcome(0.0, ex.answerable, [math.nan] * len(NOANSWER_FEATURES), "span", ex.human_unanswerable))
             continue
         top = ranked[0]
         i = ex.reading.candidates.index(next(c for c in ex.reading.candidates if c.cand == top.cand))
         kind = "sentence" if top.cand.kinds & Kind.SENTENCE else "span"
-        out.append(Outcome(ex.labels[i], ex.answerable, noanswer_vector(ex.reading, ranked), kind))
+        out.append(
+            Outcome(
+                ex.labels[i],
+                ex.answerable,
+                noanswer_vector(ex.reading, ranked, _parsed(ex), ex.texts),
+                kind,
+                ex.human_unanswerable,
+            )
+        )
     return out
 
 
-def fit_noanswer(outs: Sequence[Outcome], seed: int = 0) -> Any:
+def crossfit_outcomes(examples: Sequence[Example], use_reader: bool = True, folds: int = 4) -> list[Outcome]:
+    """Each question's top answer under a scorer fitted on the other folds (out-of-fold outcomes).
+
+    Why: the no-answer model must learn from answers ranked by a scorer that never saw their
+    question (else the scores look surer than they will be), and folds let every question teach it
+    instead of the quarter left over after the scorer's own share.
+    """
+    which = [_fold(ex.record_id, folds) for ex in examples]
+    out: list[Outcome | None] = [None] * len(examples)
+    for k in range(folds):
+        train = [ex for ex, f in zip(examples, which) if f != k]
+        held = [i for i, f in enumerate(which) if f == k]
+        if not held:
+            continue
+        scorer = LearnedScorer(fit_scorer(train, use_reader=use_reader), use_reader=use_reader)
+        for i, o in zip(held, outcomes([examples[i] for i in held], scorer)):
+            out[i] = o
+    return [o for o in out if o is not None]
+
+
+def _fold(key: str, folds: int) -> int:
+    return int(hashlib.sha1(f"fold-{key}".encode()).hexdigest()[:8], 16) % folds
+
+
+def prevalence_weights(outs: Sequence[Outcome], natural: float) -> np.ndarray | None:
+    """Sample weights that give the unanswerable questions the share `natural` they have in the data.
+
+    Why: the training sample takes more of the rare human-written unanswerable questions than chance
+    would (they are what the no-answer model must learn), and the weights keep `confidence` a
+    probability for questions as they come rather than for the enriched sample.
+    """
+    human = np.asarray([o.human_unanswerable for o in outs], dtype=bool)
+    share = float(human.mean()) if len(outs) else 0.0
+    if not 0.0 < share < 1.0 or not 0.0 < natural < 1.0:
+        return None
+    return np.where(human, natural / share, (1.0 - natural) / (1.0 - share))
+
+
+def _parsed(ex: Example) -> ParsedQuestion | None:
+    """The question parsed as `build_examples` parsed it (None for readings cached without it)."""
+    return parse_question(ex.question) if ex.question else None
+
+
+def fit_noanswer(outs: Sequence[Outcome], seed: int = 0, weights: np.ndarray | None = None) -> Any:
     """The probability that the top answer is right (F1 >= 0.5): 0 for unanswerable questions."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -76,7 +137,7 @@ def fit_noanswer(outs: Sequence[Outcome], seed: int = 0) -> Any:
         categorical_features=cat,
         random_state=seed,
     )
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weights)
     return model
 
 

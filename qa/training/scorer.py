@@ -40,6 +40,8 @@ class Example:
     reading: Reading
     labels: tuple[float, ...]
     texts: tuple[str, ...]
+    human_unanswerable: bool = False  # the pool marks the question itself unanswerable
+    question: str = ""
 
 
 # Bumped when the collections or the reading change, so cached readings (train.py) are not reused.
@@ -105,7 +107,9 @@ def build_examples(
                 f1_score(docs[s.cand.doc][s.cand.start : s.cand.end], golds) if golds else 0.0
                 for s in reading.candidates
             )
-            out.append(Example(rec.id, rec.source, answerable, reading, labels, tuple(docs)))
+            out.append(
+                Example(rec.id, rec.source, answerable, reading, labels, tuple(docs), not rec.answerable, rec.question)
+            )
         if (i // batch) % 10 == 0:
             log.info("read %d/%d questions (%.1f min)", i + len(chunk), len(items), (time.time() - t0) / 60)
     return out

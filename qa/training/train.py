@@ -14,6 +14,7 @@ import pickle
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,26 @@ def gold_records(paths: Sequence[Path], index_dir: Path) -> list[Record]:
     return out
 
 
+def scorer_sample(
+    pool: Sequence[Record], n: int, rng: random.Random, unanswerable_share: float
+) -> tuple[list[Record], float]:
+    """`n` questions for the scorer and the no-answer model, and the unanswerable share of `pool`.
+
+    The human-written unanswerable questions are rare (about one in ten) and are what the no-answer
+    model must learn to refuse, so they are taken first, up to `unanswerable_share` of the sample;
+    `prevalence_weights` gives them back their natural share when the model is fitted.
+    """
+    shuffled = list(pool)
+    rng.shuffle(shuffled)
+    unans = [r for r in shuffled if not r.answerable]
+    ans = [r for r in shuffled if r.answerable]
+    natural = len(unans) / max(1, len(shuffled))
+    n_un = min(len(unans), max(round(n * natural), int(n * unanswerable_share)))
+    chosen = unans[:n_un] + ans[: max(0, n - n_un)]
+    rng.shuffle(chosen)
+    return chosen, natural
+
+
 def _bucket(key: str, n: int) -> int:
     return int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) % n
 
@@ -96,11 +117,18 @@ def run(
     index_dir: Path | None = None,
     scorer_questions: int = 5000,
     reader_questions: int = 20000,
+    reader_precision: str = "fp32",
+    reader_unanswerable: float = 1.0,
+    scorer_unanswerable: float = 0.3,
     base_model: Path | None = None,
     heldout_report: bool = True,
     work: Path = Path("build/train"),
 ) -> dict[str, Any]:
     """Train what ships and write the model folder `out`; returns the figures it printed.
+
+    The reader fine-tunes on `reader_questions` (at most `reader_unanswerable` of the unanswerable
+    ones, so that some are left for the no-answer model); the scorer and the no-answer model read
+    `scorer_questions` others, up to `scorer_unanswerable` of them human-written unanswerable ones.
 
     Raises:
         ValueError: gold-format data without `index_dir`, or data that yields no questions.
@@ -134,15 +162,21 @@ def run(
         if ids_file.is_file():
             reader_ids = set(json.loads(ids_file.read_text()))
     else:
-        chosen = reader_training.sample_questions(train_pool, reader_questions)
+        chosen = reader_training.sample_questions(train_pool, reader_questions, unanswerable_share=reader_unanswerable)
         reader_ids = {r.id for r in chosen}
-        ckpt = reader_training.train(chosen, work / "reader")
+        bf16 = None if reader_precision == "auto" else reader_precision == "bf16"
+        ckpt = reader_training.train(chosen, work / "reader", bf16=bf16)
         reader_onnx = reader_training.export_onnx(ckpt, work / "reader" / READER_FILE)
-    rest = [r for r in train_pool if r.id not in reader_ids]
     rng = random.Random(11)
-    rng.shuffle(rest)
-    rest = rest[:scorer_questions]
-    log.info("scorer and no-answer model: %d questions the reader never saw", len(rest))
+    rest, natural = scorer_sample(
+        [r for r in train_pool if r.id not in reader_ids], scorer_questions, rng, scorer_unanswerable
+    )
+    log.info(
+        "scorer and no-answer model: %d questions the reader never saw (%d written unanswerable; %.3f of those left)",
+        len(rest),
+        sum(not r.answerable for r in rest),
+        natural,
+    )
     embedder = MiniLMEmbedder()
     reader = SpanReader(reader_onnx, threads=2)
     cache = work / f"examples-{_digest(rest, reader_onnx)}.pkl"
@@ -153,17 +187,23 @@ def run(
         examples = build_examples(collections(rest, rng, train_pool), embedder, reader)
         with cache.open("wb") as fh:
             pickle.dump(examples, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    by_id = {r.id: r for r in rest}  # readings cached before these fields lack them
+    examples = [
+        replace(ex, human_unanswerable=not by_id[ex.record_id].answerable, question=by_id[ex.record_id].question)
+        for ex in examples
+    ]
     part = [_bucket(ex.record_id, 20) for ex in examples]
-    a = [ex for ex, b in zip(examples, part) if b < 12]
-    b_ = [ex for ex, b in zip(examples, part) if 12 <= b < 17]
+    fitting = [ex for ex, b in zip(examples, part) if b < 17]
     c = [ex for ex, b in zip(examples, part) if b >= 17]
     variants: dict[str, Variant] = {}
     scorers: dict[str, Any] = {}
     figures: dict[str, Any] = {}
     for name in SCORERS:
-        model = None if name == "reader" else fit.fit_scorer(a, use_reader=name == "learned")
+        # The scorer fits on every fitting question; the no-answer model on their out-of-fold answers.
+        model = None if name == "reader" else fit.fit_scorer(fitting, use_reader=name == "learned")
         scorer = get_scorer(name, model)
-        noanswer = fit.fit_noanswer(fit.outcomes(b_, scorer))
+        oof = fit.outcomes(fitting, scorer) if model is None else fit.crossfit_outcomes(fitting, name == "learned")
+        noanswer = fit.fit_noanswer(oof, weights=fit.prevalence_weights(oof, natural))
         outs_c = fit.outcomes(c, scorer)
         probs_c = fit.probabilities(noanswer, outs_c)
         threshold = fit.choose_threshold(outs_c, probs_c)
