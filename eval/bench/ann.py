@@ -334,14 +334,17 @@ def _ivf(
     coarse_s = time.perf_counter() - t
     t = time.perf_counter()
     flat.add(vectors)
-    build_s["ivfflat"] = coarse_s + time.perf_counter() - t
+    build_s["add_ivfflat"] = time.perf_counter() - t
+    build_s["ivfflat"] = coarse_s + build_s["add_ivfflat"]
     sizes["ivfflat"] = _file_size(flat, work / "ivfflat.index")
     log(f"ann {n}: IVF-PQ m={PQ_M}x{PQ_BITS} bits on the same centroids")
     t = time.perf_counter()
     pq_quantizer = faiss.clone_index(quantizer)  # already trained: IVF-PQ trains only its codebooks
     ivfpq = faiss.IndexIVFPQ(pq_quantizer, dim, nlist, PQ_M, PQ_BITS, faiss.METRIC_INNER_PRODUCT)
     ivfpq.train(sample)
+    t_add = time.perf_counter()
     ivfpq.add(vectors)
+    build_s["add_ivfpq"] = build_s["add_ivfpq_rerank"] = time.perf_counter() - t_add
     build_s["ivfpq"] = build_s["ivfpq_rerank"] = coarse_s + time.perf_counter() - t
     sizes["ivfpq"] = sizes["ivfpq_rerank"] = _file_size(ivfpq, work / "ivfpq.index")
     # Re-ranking reads the float vectors from a memory-mapped vectors.npy, as the product stores them.

@@ -77,7 +77,7 @@ def _hours(s: float) -> str:
 def _ann_rows(a: dict[str, Any], row: Callable[..., None]) -> None:
     """ANN choice: per option its build, bytes per vector, the search sweep and its size at the targets."""
     n = a["n"]
-    for option, b in a["build_s"].items():
+    for option, b in ((o, x) for o, x in a["build_s"].items() if not o.startswith("add_")):
         pts = [p for p in a["points"] if p["option"] == option]
         sweep = ", ".join(f"{p['setting']}: {p['recall_at_10']} / {p['p50_ms']} ms" for p in pts)
         row(
