@@ -13,6 +13,11 @@ One command measures, on this machine and in one run, so that every ratio compar
            Haystack (in-memory BM25 and embedding retrievers, same local model) against ours
   ray      (only when named in --sections) one fresh ingest of corpus/ x --ray-copies with the
            local engine and with Ray at 1 and 2 workers: passages/s, per worker, overhead
+  ann      (only when named) HNSW as shipped, IVF-PQ with and without exact re-ranking and IVF-Flat
+           on --ann-size synthetic vectors: build, bytes per vector, recall@10, one-thread search
+           time; memory and disk extrapolated to 10M / 100M, and the option a rule picks from them
+  estimate (only when named) ingest time at 10M / 100M passages on 1-64 nodes and the index at
+           10M, arithmetic on this run's (or the newest saved) ray, ingest, scale and ann figures
 
 Synthetic corpora recombine the bundled articles' sentences (four-sentence windows, one shared, as
 `qa ingest` cuts them). Entities and BM25 terms are exactly those of the sentences. Embedding a
@@ -27,7 +32,7 @@ The table is printed and written, with every raw figure, to eval/bench_results/l
 latest.md. Big indexes live in --work (default /tmp/docqa-bench); --reuse keeps a scale index that
 was built with the same parameters, since building the 1M HNSW graph takes a long time.
 
-One module per section (cold, latency, ingest, server, scale, peers, ray_ingest), with common
+One module per section (cold, latency, ingest, server, scale, peers, ray_ingest, ann, estimate), with common
 (paths, percentiles, the machine record), synthetic (corpus and vector generation) and report
 (targets and the table); __main__ runs them. Importing the package sets the offline environment
 variables above before anything imports the models.

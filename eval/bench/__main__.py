@@ -20,8 +20,10 @@ from qa.embed import MiniLMEmbedder
 from qa.indexer import update_index
 
 from . import __doc__ as package_doc
+from .ann import section_ann
 from .cold import cold_start
-from .common import CORPUS, GOLD, RESULTS, SIZES, WARM_GOLD, load_gold, log, machine
+from .common import CORPUS, GOLD, RESULTS, SIZES, WARM_GOLD, load_gold, log, machine, parse_count
+from .estimate import section_estimate
 from .ingest import section_ingest, section_reingest_10k
 from .latency import section_latency
 from .peers import peer_haystack, peer_rank_bm25
@@ -32,7 +34,7 @@ from .server import section_server
 from .synthetic import Pool, bundled_docs, embed_cached
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - one flat block per section
     ap = argparse.ArgumentParser(
         prog="python -m eval.bench",
         description=package_doc.splitlines()[0],
@@ -45,13 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--sections",
         default="cold,latency,ingest,server,scale,peers",
-        help="which sections to run (default: all but ray; ray: ingest with the local engine and Ray at 1 and 2 "
-        "workers, needs docqa[ray])",
+        help="which sections to run (default: all but ray, ann and estimate; ray: ingest with the local engine and "
+        "Ray at 1 and 2 workers, needs docqa[ray]; ann: HNSW vs IVF-PQ vs IVF-Flat at --ann-size, extrapolated "
+        "to 10M; estimate: ingest time and index size at 10M / 100M on N-node clusters, from the measured figures)",
     )
     ap.add_argument("--work", type=Path, default=Path("/tmp/docqa-bench"), help="folder for corpora and indexes")
     ap.add_argument("--reuse", action="store_true", help="reuse scale indexes built earlier with the same parameters")
     ap.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     ap.add_argument("--ray-copies", type=int, default=20, help="ray section: copies of corpus/ to ingest (default 20)")
+    ap.add_argument(
+        "--ann-size", help="ann section: vectors to build each index on, e.g. 100k (default 1m; quick 100k)"
+    )
+    ap.add_argument(
+        "--cores-per-node", type=int, help="estimate section: cores of each cluster node (default: this machine's)"
+    )
     args = ap.parse_args(argv)
     quick = args.quick
     sizes = [
@@ -101,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"ingest by engine: local, Ray at 1 and 2 workers (corpus/ x{args.ray_copies})")
         results["ray_ingest"] = section_ray(args.ray_copies, work / "ray")
 
+    if "ann" in sections:
+        results["ann"] = _ann(
+            parse_count(args.ann_size or ("100k" if quick else "1m")), quick, embedder, pool, head, work
+        )
+
     need_scale = "scale" in sections or "peers" in sections or "ingest" in sections
     if need_scale:
         sentence_vecs, _ = embed_cached(embedder, pool.sentences, work / "cache")
@@ -149,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bundled, gold_items, embedder, dirs.get("10k"), scale_questions=30 if quick else 119
             )
 
+    if "estimate" in sections:
+        log("estimate: ingest time and index size at 10M / 100M passages on 1-64 nodes")
+        results["estimate"] = section_estimate(results, args.cores_per_node, exclude=args.out)
+
     results["targets"] = check_targets(results)
     results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results["took_min"] = round((time.time() - t_start) / 60, 1)
@@ -159,6 +177,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     log(f"wrote {args.out} and {args.out.with_suffix('.md')}")
     return 0
+
+
+def _ann(
+    n: int, quick: bool, embedder: MiniLMEmbedder, pool: Pool, head: tuple[Any, ...], work: Path
+) -> dict[str, Any]:
+    """The ann section on the gold and held-out questions' embeddings (149 real questions)."""
+    sentence_vecs, _ = embed_cached(embedder, pool.sentences, work / "cache")
+    questions = [g["question"] for g in load_gold(GOLD)] + [g["question"] for g in load_gold(WARM_GOLD)]
+    qvecs = np.stack([embedder.encode([q], batch_size=1)[0] for q in questions])
+    log(f"ann: HNSW, IVF-PQ (with and without re-ranking) and IVF-Flat on {n} vectors")
+    out = section_ann(n, pool, head, embedder, sentence_vecs, 1000 if quick else 5000, qvecs, work)
+    log(out["recommendation"]["line"])
+    return out
 
 
 if __name__ == "__main__":

@@ -29,6 +29,13 @@ PARTS = ("retrieve_embed", "retrieve_dense", "retrieve_lexical", "retrieve_fusio
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
 
+def parse_count(text: str) -> int:
+    """A count written as 20k, 1m or 50000."""
+    t = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    return int(float(t[:-1] if scale > 1 else t) * scale)
+
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 

@@ -66,6 +66,73 @@ def _scale(r: dict[str, Any], name: str, get: Callable[[dict[str, Any]], float])
         return None
 
 
+def _gb(x: float) -> str:
+    return f"{x / 1e9:.2f} GB"
+
+
+def _hours(s: float) -> str:
+    return f"{s / 3600:.1f} h" if s >= 3600 else f"{s / 60:.0f} min"
+
+
+def _ann_rows(a: dict[str, Any], row: Callable[..., None]) -> None:
+    """ANN choice: per option its build, bytes per vector, the search sweep and its size at the targets."""
+    n = a["n"]
+    for option, b in ((o, x) for o, x in a["build_s"].items() if not o.startswith("add_")):
+        pts = [p for p in a["points"] if p["option"] == option]
+        sweep = ", ".join(f"{p['setting']}: {p['recall_at_10']} / {p['p50_ms']} ms" for p in pts)
+        row(
+            f"ANN at {n} vectors: {option}, build {b} s, {a['bytes_per_vector'][option]} B/vector",
+            f"recall@10 / p50 (one thread): {sweep}",
+            f"exact {a['exact_search_ms']['p50']} ms p50" if option == "hnsw" else "",
+        )
+    for size, opts in a["at"].items():
+        parts = [
+            f"{o} {_gb(x['memory_bytes'])}"
+            + (f" ({_gb(x['memory_bytes_lists_on_disk'])} lists on disk)" if o.startswith("ivf") else "")
+            + f", index file {_gb(x['index_disk_bytes'])}"
+            for o, x in opts.items()
+        ]
+        any_ = next(iter(opts.values()))
+        row(
+            f"… at {int(size) / 1e6:g}M passages, memory (index file)",
+            "; ".join(parts),
+            f"vectors.npy {_gb(any_['vectors_npy_bytes'])}, sentence vectors {_gb(any_['sentence_vectors_bytes'])} "
+            f"({a['sentences_per_passage']} per passage)",
+        )
+    row("ANN recommendation", a["recommendation"]["line"], f"rule: least memory with recall@10 ≥ {0.95}")
+
+
+def _estimate_rows(e: dict[str, Any], row: Callable[..., None]) -> None:
+    """Paper estimate: its inputs, then each corpus size on each cluster, then the index at 10M."""
+    if "error" in e:
+        row("Estimate", e["error"], "")
+        return
+    rt = e["rates"]
+    row(
+        f"Estimate inputs ({e['cores_per_node']} cores per node)",
+        f"{rt['per_worker_pps']:.2f} passages/s per worker, Ray overhead {rt['overhead']:.0%}; writer "
+        f"{rt['writer_s_per_passage'] * 1e3:.3f} ms/passage",
+        f"{rt['rate_source']}; writer: {rt['writer_source']}"
+        + (f"; from saved results: {', '.join(e['notes'])}" if e["notes"] else ""),
+    )
+    for x in e["rows"]:
+        row(
+            f"Estimate, {x['passages'] / 1e6:g}M passages, {x['nodes']} node(s) ({x['workers']} workers)",
+            f"{_hours(x['total_s'])} (workers {_hours(x['workers_s'])} + writer {_hours(x['writer_s'])})",
+            f"bottleneck: {x['bottleneck']}",
+        )
+    wb = e["writer_bound_from_nodes"]
+    if wb is not None:
+        row("… the single writer is the bottleneck from", f"{wb} nodes", "")
+    idx = e["index"]
+    opts = {k: v for k, v in idx.items() if k != "source"}
+    row(
+        f"Estimate: index at {e['index_at'] / 1e6:g}M passages ({idx['source']})",
+        "; ".join(f"{o} memory {_gb(x['memory_bytes'])}, file {_gb(x['index_disk_bytes'])}" for o, x in opts.items()),
+        e.get("ann_recommendation") or "",
+    )
+
+
 def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for name, unit, get, op, goal in TARGETS:
@@ -276,6 +343,10 @@ def render(r: dict[str, Any]) -> str:  # noqa: C901 - one flat section per bench
                 f"BM25 {at['haystack_bm25']['latency_ms']['p50']} ms "
                 f"(**{a['ratios_p50']['haystack_bm25_over_ours_lexical']}×**)",
             )
+    if "ann" in r:
+        _ann_rows(r["ann"], row)
+    if "estimate" in r:
+        _estimate_rows(r["estimate"], row)
     L.append("")
     L.append("| Target | Goal | Measured | Met |")
     L.append("|---|---|---|---|")
