@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from qa.answerer.scorer import (
     Scorer,
     blank_reader,
     categorical_mask,
+    noanswer_columns,
     noanswer_vector,
 )
 from qa.training.scorer import Example, candidate_matrix
@@ -121,14 +122,20 @@ def _parsed(ex: Example) -> ParsedQuestion | None:
     return parse_question(ex.question) if ex.question else None
 
 
+def project(outs: Sequence[Outcome], names: Sequence[str]) -> list[Outcome]:
+    """`outs` with their no-answer vectors cut down to the features `names` (in that order)."""
+    cols = noanswer_columns(names)
+    return [replace(o, vector=[o.vector[i] for i in cols]) for o in outs]
+
+
 def fit_noanswer(outs: Sequence[Outcome], seed: int = 0, weights: np.ndarray | None = None) -> Any:
     """The probability that the top answer is right (F1 >= 0.5): 0 for unanswerable questions."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     x = np.asarray([o.vector for o in outs], dtype=np.float32)
     y = np.asarray([o.answerable and o.f1 >= 0.5 for o in outs], dtype=int)
-    cat = np.zeros(len(NOANSWER_FEATURES), dtype=bool)
-    cat[NOANSWER_FEATURES.index("atype")] = True
+    cat = np.zeros(x.shape[1], dtype=bool)
+    cat[NOANSWER_FEATURES.index("atype")] = True  # among the first, which every feature set keeps
     model = HistGradientBoostingClassifier(
         max_iter=200,
         learning_rate=0.05,

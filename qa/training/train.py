@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from qa.answerer.scorer import NOANSWER_BASE
 from qa.training.pool import Answer, Record, read_records, split
 
 log = logging.getLogger("qa.training")
@@ -86,19 +87,22 @@ def gold_records(paths: Sequence[Path], index_dir: Path) -> list[Record]:
 
 
 def scorer_sample(
-    pool: Sequence[Record], n: int, rng: random.Random, unanswerable_share: float
+    pool: Sequence[Record], n: int, rng: random.Random, unanswerable_share: float | None
 ) -> tuple[list[Record], float]:
     """`n` questions for the scorer and the no-answer model, and the unanswerable share of `pool`.
 
     The human-written unanswerable questions are rare (about one in ten) and are what the no-answer
-    model must learn to refuse, so they are taken first, up to `unanswerable_share` of the sample;
-    `prevalence_weights` gives them back their natural share when the model is fitted.
+    model must learn to refuse, so they may be taken first, up to `unanswerable_share` of the sample
+    (None: a plain random sample); `prevalence_weights` gives them back their natural share when the
+    model is fitted.
     """
     shuffled = list(pool)
     rng.shuffle(shuffled)
+    natural = sum(1 for r in shuffled if not r.answerable) / max(1, len(shuffled))
+    if unanswerable_share is None:  # a plain random sample (the shipped recipe)
+        return shuffled[:n], natural
     unans = [r for r in shuffled if not r.answerable]
     ans = [r for r in shuffled if r.answerable]
-    natural = len(unans) / max(1, len(shuffled))
     n_un = min(len(unans), max(round(n * natural), int(n * unanswerable_share)))
     chosen = unans[:n_un] + ans[: max(0, n - n_un)]
     rng.shuffle(chosen)
@@ -119,7 +123,9 @@ def run(
     reader_questions: int = 20000,
     reader_precision: str = "fp32",
     reader_unanswerable: float = 1.0,
-    scorer_unanswerable: float = 0.3,
+    scorer_unanswerable: float | None = None,
+    noanswer_fit: str = "split",
+    noanswer_features: Sequence[str] = NOANSWER_BASE,
     base_model: Path | None = None,
     heldout_report: bool = True,
     work: Path = Path("build/train"),
@@ -128,7 +134,11 @@ def run(
 
     The reader fine-tunes on `reader_questions` (at most `reader_unanswerable` of the unanswerable
     ones, so that some are left for the no-answer model); the scorer and the no-answer model read
-    `scorer_questions` others, up to `scorer_unanswerable` of them human-written unanswerable ones.
+    `scorer_questions` others (`scorer_unanswerable`: up to that share human-written unanswerable
+    ones, weighted back to their natural share). `noanswer_fit` "split" (the shipped recipe) fits the
+    scorer on 12/20 of them and the no-answer model on its answers to 5/20; "crossfit" fits the
+    scorer on 17/20 and the no-answer model on every one's out-of-fold answer. The last 3/20 choose
+    the threshold. `noanswer_features` may add `NOANSWER_CONTEXT` to the shipped model's features.
 
     Raises:
         ValueError: gold-format data without `index_dir`, or data that yields no questions.
@@ -194,17 +204,28 @@ def run(
     ]
     part = [_bucket(ex.record_id, 20) for ex in examples]
     fitting = [ex for ex, b in zip(examples, part) if b < 17]
+    a = [ex for ex, b in zip(examples, part) if b < 12]
+    b_ = [ex for ex, b in zip(examples, part) if 12 <= b < 17]
     c = [ex for ex, b in zip(examples, part) if b >= 17]
     variants: dict[str, Variant] = {}
     scorers: dict[str, Any] = {}
     figures: dict[str, Any] = {}
     for name in SCORERS:
-        # The scorer fits on every fitting question; the no-answer model on their out-of-fold answers.
-        model = None if name == "reader" else fit.fit_scorer(fitting, use_reader=name == "learned")
+        # split (shipped): the scorer fits on `a`, the no-answer model on its answers to `b_`;
+        # crossfit: the scorer on both, the no-answer model on every one's out-of-fold answer.
+        crossfit = noanswer_fit == "crossfit"
+        model = None
+        if name != "reader":
+            model = fit.fit_scorer(fitting if crossfit else a, use_reader=name == "learned")
         scorer = get_scorer(name, model)
-        oof = fit.outcomes(fitting, scorer) if model is None else fit.crossfit_outcomes(fitting, name == "learned")
-        noanswer = fit.fit_noanswer(oof, weights=fit.prevalence_weights(oof, natural))
-        outs_c = fit.outcomes(c, scorer)
+        if model is not None and crossfit:
+            na_outs = fit.crossfit_outcomes(fitting, name == "learned")
+        else:
+            na_outs = fit.outcomes(fitting if crossfit else b_, scorer)
+        na_outs = fit.project(na_outs, noanswer_features)
+        weights = fit.prevalence_weights(na_outs, natural) if scorer_unanswerable is not None else None
+        noanswer = fit.fit_noanswer(na_outs, weights=weights)
+        outs_c = fit.project(fit.outcomes(c, scorer), noanswer_features)
         probs_c = fit.probabilities(noanswer, outs_c)
         threshold = fit.choose_threshold(outs_c, probs_c)
         variants[name] = Variant(model, noanswer, threshold)
@@ -228,7 +249,7 @@ def run(
                 continue
             exs = build_examples([(r, [r.context], r.answerable) for r in recs], embedder, reader)
             for name, scorer in scorers.items():
-                outs = fit.outcomes(exs, scorer)
+                outs = fit.project(fit.outcomes(exs, scorer), noanswer_features)
                 v = variants[name]
                 res = {"questions": len(recs), **fit.scores_at(outs, fit.probabilities(v.noanswer, outs), v.threshold)}
                 figures[name][set_name] = res
@@ -236,6 +257,7 @@ def run(
     sources = sorted({r.source for r in train_pool})
     meta = {
         "trained_on": {s: LICENCES.get(s, "user data") for s in sources},
+        "noanswer_features": list(noanswer_features),
         "reader_questions": len(reader_ids),
         "scorer_questions": len(examples),
         "minutes": round((time.time() - t0) / 60, 1),
