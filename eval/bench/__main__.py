@@ -59,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - one flat blo
         "--ann-size", help="ann section: vectors to build each index on, e.g. 100k (default 1m; quick 100k)"
     )
     ap.add_argument(
+        "--ann-no-hnsw",
+        action="store_true",
+        help="ann section: skip HNSW, the slowest build (the scale section measures it at 1M)",
+    )
+    ap.add_argument(
         "--cores-per-node", type=int, help="estimate section: cores of each cluster node (default: this machine's)"
     )
     args = ap.parse_args(argv)
@@ -112,7 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - one flat blo
 
     if "ann" in sections:
         results["ann"] = _ann(
-            parse_count(args.ann_size or ("100k" if quick else "1m")), quick, embedder, pool, head, work
+            parse_count(args.ann_size or ("100k" if quick else "1m")),
+            quick,
+            embedder,
+            pool,
+            head,
+            work,
+            hnsw=not args.ann_no_hnsw,
         )
 
     need_scale = "scale" in sections or "peers" in sections or "ingest" in sections
@@ -180,14 +191,20 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901 - one flat blo
 
 
 def _ann(
-    n: int, quick: bool, embedder: MiniLMEmbedder, pool: Pool, head: tuple[Any, ...], work: Path
+    n: int,
+    quick: bool,
+    embedder: MiniLMEmbedder,
+    pool: Pool,
+    head: tuple[Any, ...],
+    work: Path,
+    hnsw: bool = True,
 ) -> dict[str, Any]:
     """The ann section on the gold and held-out questions' embeddings (149 real questions)."""
     sentence_vecs, _ = embed_cached(embedder, pool.sentences, work / "cache")
     questions = [g["question"] for g in load_gold(GOLD)] + [g["question"] for g in load_gold(WARM_GOLD)]
     qvecs = np.stack([embedder.encode([q], batch_size=1)[0] for q in questions])
     log(f"ann: HNSW, IVF-PQ (with and without re-ranking) and IVF-Flat on {n} vectors")
-    out = section_ann(n, pool, head, embedder, sentence_vecs, 1000 if quick else 5000, qvecs, work)
+    out = section_ann(n, pool, head, embedder, sentence_vecs, 1000 if quick else 5000, qvecs, work, hnsw=hnsw)
     log(out["recommendation"]["line"])
     return out
 

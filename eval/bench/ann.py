@@ -231,8 +231,9 @@ def _file_size(index: Any, path: Path) -> int:
     return size
 
 
-def measure(vectors: np.ndarray, qvecs: np.ndarray, work: Path, k: int = 10) -> dict[str, Any]:
-    """Build each option on `vectors`, then recall@k and one-thread search time over `qvecs`."""
+def measure(vectors: np.ndarray, qvecs: np.ndarray, work: Path, k: int = 10, hnsw: bool = True) -> dict[str, Any]:
+    """Build each option on `vectors`, then recall@k and one-thread search time over `qvecs`
+    (`hnsw` False skips the graph, the slowest build: the scale section measures it at 1M)."""
 
     n, dim = vectors.shape
     q = np.ascontiguousarray(qvecs, dtype=np.float32)
@@ -241,8 +242,9 @@ def measure(vectors: np.ndarray, qvecs: np.ndarray, work: Path, k: int = 10) -> 
     points: list[Point] = []
     build_s: dict[str, float] = {}
     sizes: dict[str, int] = {}
-    _hnsw(vectors, q, truth, work, points, build_s, sizes)
-    gc.collect()
+    if hnsw:
+        _hnsw(vectors, q, truth, work, points, build_s, sizes)
+        gc.collect()
     _ivf(vectors, q, truth, work, points, build_s, sizes)
     gc.collect()
     return {
@@ -399,6 +401,7 @@ def section_ann(
     qvecs: np.ndarray,
     work: Path,
     targets: Sequence[int] = (10_000_000, 100_000_000),
+    hnsw: bool = True,
 ) -> dict[str, Any]:
     """Measure every option at `n` synthetic vectors and extrapolate to `targets` passages."""
     t = time.perf_counter()
@@ -406,7 +409,7 @@ def section_ann(
     gen_s = time.perf_counter() - t
     folder = work / f"ann-{n}"
     try:
-        measured = measure(vectors, qvecs, folder)
+        measured = measure(vectors, qvecs, folder, hnsw=hnsw)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     measured["generate_s"] = round(gen_s, 1)
