@@ -52,3 +52,30 @@ def test_without_the_question_the_context_features_are_unknown_not_zero() -> Non
     vec = noanswer_vector(reading, [top])
     assert len(vec) == len(NOANSWER_FEATURES)
     assert all(math.isnan(v) for v in vec[-len(NOANSWER_CONTEXT) :])
+
+
+class _Recorder:
+    """A no-answer model that remembers what it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[float]] = []
+
+    def predict_proba(self, x: object) -> object:
+        import numpy as np
+
+        arr = np.asarray(x)
+        self.seen.append(arr[0].tolist())
+        return np.tile([0.3, 0.7], (len(arr), 1))
+
+
+def test_a_model_of_the_first_eighteen_features_reads_exactly_those() -> None:
+    from qa.answerer.scorer import NOANSWER_BASE, confidence
+
+    reading, top = _reading(1)
+    pq = parse_question("When did it reach 3,222,000 subscribers?")
+    old, new = _Recorder(), _Recorder()
+    assert confidence(old, reading, [top], pq, [TEXT], columns=range(len(NOANSWER_BASE))) == 0.7
+    confidence(new, reading, [top], pq, [TEXT])
+    assert len(old.seen[0]) == len(NOANSWER_BASE) and len(new.seen[0]) == len(NOANSWER_FEATURES)
+    assert old.seen[0] == new.seen[0][: len(NOANSWER_BASE)]
+    assert new.seen[0][NOANSWER_FEATURES.index("ctx_numbers")] == 0.0  # the new model sees the swapped figure

@@ -192,6 +192,8 @@ def confidence(
     """P(the top answer is right), from the no-answer model (reading `columns` of the features)."""
     if not ranked:
         return 0.0
+    if columns is not None and all(c < len(NOANSWER_BASE) for c in columns):
+        texts = ()  # the model reads none of the context features: skip working them out
     x = np.asarray([noanswer_vector(reading, ranked, pq, texts)], dtype=np.float32)
     if columns is not None:
         x = x[:, list(columns)]
