@@ -63,6 +63,12 @@ def wait_for_worker(server_pid: int, timeout: float = 60) -> int:
     return pids[0]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
@@ -159,10 +165,14 @@ def test_a_worker_killed_mid_write_changes_nothing_and_the_next_write_succeeds(
 ) -> None:
     pid, url, index = served
     with httpx.Client(base_url=url, timeout=300) as c:
+        # A warm worker (started, model loaded), so that the kill below lands inside the change and
+        # not in the worker's start-up, which the server would get over by starting another.
+        r = c.post("/api/documents", files={"files": ("warm.txt", b"The kiln fires on Tuesdays.")}, headers=AUTH)
+        assert r.status_code == 201, r.text
         docs = {d["doc_id"] for d in c.get("/api/documents").json()}
         before = current(index)
-        for worker in worker_pids(pid):  # a fresh worker: the write below pays its start and model load
-            kill(worker)
+        worker = wait_for_worker(pid)
+        idle = cpu_seconds(worker)
         result: list[httpx.Response] = []
 
         def post() -> None:
@@ -171,8 +181,10 @@ def test_a_worker_killed_mid_write_changes_nothing_and_the_next_write_succeeds(
 
         upload = threading.Thread(target=post)
         upload.start()
-        worker = wait_for_worker(pid)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 120
+        while cpu_seconds(worker) - idle < 1.0:  # it has taken the change and is working on it
+            assert time.monotonic() < deadline and upload.is_alive(), "the worker never started the change"
+            time.sleep(0.05)
         kill(worker)
         upload.join(timeout=120)
         assert result and result[0].status_code == 503, result and result[0].text
