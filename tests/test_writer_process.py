@@ -167,7 +167,7 @@ def test_a_worker_killed_mid_write_changes_nothing_and_the_next_write_succeeds(
     with httpx.Client(base_url=url, timeout=300) as c:
         # A warm worker (started, model loaded), so that the kill below lands inside the change and
         # not in the worker's start-up, which the server would get over by starting another.
-        r = c.post("/api/documents", files={"files": ("warm.txt", b"The kiln fires on Tuesdays.")}, headers=AUTH)
+        r = c.post("/api/documents", files={"files": ("zorblax.txt", ZORBLAX)}, headers=AUTH)  # QUESTION's answer
         assert r.status_code == 201, r.text
         docs = {d["doc_id"] for d in c.get("/api/documents").json()}
         before = current(index)
