@@ -94,14 +94,9 @@ CATEGORICAL = tuple(name in ("label", "atype", "wh") for name in FEATURE_NAMES)
 
 
 @lru_cache(maxsize=65_536)
-def _content(text: str) -> tuple[tuple[int, int, str], ...]:
+def content_words(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, stem) of the content words; sentences and spans recur across candidates."""
     return tuple((a, b, stem(w)) for a, b, w in words(text) if w.lower() not in STOPWORDS)
-
-
-def content_words(text: str) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, stem) of the content words of `text` (cached: sentences recur)."""
-    return _content(text)
 
 
 @lru_cache(maxsize=4096)
@@ -114,7 +109,7 @@ def _keywords(stems: tuple[str, ...], weights: tuple[float, ...]) -> tuple[dict[
 def _sentence_keys(sentence: str, keyword_stems: tuple[str, ...]) -> tuple[list[int], tuple[tuple[int, int, str], ...]]:
     """Where the sentence's content words start, and (index, start, stem) of those that are key
     words: the same for every candidate in the sentence, so worked out once."""
-    content = _content(sentence)
+    content = content_words(sentence)
     keys = set(keyword_stems)
     return [a for a, _, _ in content], tuple((i, a, s) for i, (a, _, s) in enumerate(content) if s in keys)
 
@@ -138,7 +133,7 @@ def featurize(
     """Features of `cand` (a span of `text`, the document) read from sentence `ev`."""
     span = text[cand.start : cand.end]
     sent_len = ev.end - ev.start
-    cw = _content(span)
+    cw = content_words(span)
     echo = sum(1 for _, _, s in cw if s in pq.stems) / len(cw) if cw else 1.0
     kw, total = _keywords(pq.keyword_stems, pq.keyword_weights)
     starts, keys = _sentence_keys(text[ev.start : ev.end], pq.keyword_stems)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from qa.answerer.scorer import (
     noanswer_columns,
     noanswer_vector,
 )
+from qa.training.pool import bucket
 from qa.training.scorer import Example, candidate_matrix
 
 
@@ -86,7 +86,7 @@ def crossfit_outcomes(examples: Sequence[Example], use_reader: bool = True, fold
     question (else the scores look surer than they will be), and folds let every question teach it
     instead of the quarter left over after the scorer's own share.
     """
-    which = [_fold(ex.record_id, folds) for ex in examples]
+    which = [bucket(f"fold-{ex.record_id}", folds) for ex in examples]
     out: list[Outcome | None] = [None] * len(examples)
     for k in range(folds):
         train = [ex for ex, f in zip(examples, which) if f != k]
@@ -97,10 +97,6 @@ def crossfit_outcomes(examples: Sequence[Example], use_reader: bool = True, fold
         for i, o in zip(held, outcomes([examples[i] for i in held], scorer)):
             out[i] = o
     return [o for o in out if o is not None]
-
-
-def _fold(key: str, folds: int) -> int:
-    return int(hashlib.sha1(f"fold-{key}".encode()).hexdigest()[:8], 16) % folds
 
 
 def prevalence_weights(outs: Sequence[Outcome], natural: float) -> np.ndarray | None:

@@ -106,6 +106,11 @@ def _rank(key: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()
 
 
+def bucket(key: str, n: int) -> int:
+    """A fixed bucket in [0, n) for `key` (by hash): splits that never change with order or run."""
+    return int(_rank(key)[:8], 16) % n
+
+
 @dataclass(frozen=True)
 class Split:
     train: tuple[Record, ...]

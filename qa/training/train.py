@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answerer.scorer import NOANSWER_BASE
-from qa.training.pool import Answer, Record, read_records, split
+from qa.training.pool import Answer, Record, bucket, read_records, split
 
 log = logging.getLogger("qa.training")
 
@@ -109,10 +109,6 @@ def scorer_sample(
     return chosen, natural
 
 
-def _bucket(key: str, n: int) -> int:
-    return int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) % n
-
-
 def run(
     data: Sequence[Path],
     out: Path,
@@ -163,7 +159,7 @@ def run(
         raise ValueError("No training questions in " + ", ".join(map(str, data)) + ".")
     sp = split(records)
     user = [r for r in records if r.source.startswith("gold")]
-    train_pool = list(sp.train) + [r for r in user if _bucket(r.id, 7) != 0]
+    train_pool = list(sp.train) + [r for r in user if bucket(r.id, 7) != 0]
     work.mkdir(parents=True, exist_ok=True)
     reader_ids: set[str] = set()
     if no_reader:
@@ -202,7 +198,7 @@ def run(
         replace(ex, human_unanswerable=not by_id[ex.record_id].answerable, question=by_id[ex.record_id].question)
         for ex in examples
     ]
-    part = [_bucket(ex.record_id, 20) for ex in examples]
+    part = [bucket(ex.record_id, 20) for ex in examples]
     fitting = [ex for ex, b in zip(examples, part) if b < 17]
     a = [ex for ex, b in zip(examples, part) if b < 12]
     b_ = [ex for ex, b in zip(examples, part) if 12 <= b < 17]
