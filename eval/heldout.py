@@ -20,7 +20,6 @@ Layout under --out (default build/heldout/):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -41,12 +40,15 @@ sys.path.insert(0, str(ROOT))
 from qa.config import MAX_QUESTION_CHARS
 from qa.errors import DocQAError
 from qa.ingest import parse_document
-from qa.training.pool import HELDOUT_SAMPLES, Record, read_records, split
+from qa.training.pool import DEV_SAMPLES, HELDOUT_SAMPLES, Record, dev_samples, read_records, split
+from qa.training.stage2 import doc_name
 
 DOMAIN = "reddit-amazon"  # the held-out user-generated domain: split(records).domain
 SET_NAMES = (*HELDOUT_SAMPLES, DOMAIN)
 DEFAULT_DATA = ROOT.parent / "shared" / "qa-train" / "pool.jsonl"
 DEFAULT_OUT = ROOT / "build" / "heldout"
+DEFAULT_DEV_OUT = ROOT / "build" / "dev"
+DEFAULT_MODEL = ROOT / "qa" / "answerer" / "model"
 UNANSWERABLE = "unanswerable"  # the kind of every unanswerable question, as in eval/gold.jsonl
 QA = (sys.executable, "-m", "qa.cli")  # the `qa` command of this interpreter's environment
 
@@ -59,11 +61,6 @@ class BuiltSet:
     questions: int
     answerable: int
     skipped: tuple[str, ...]  # why pool records were left out of the gold file (one line each)
-
-
-def doc_name(number: int, context: str) -> str:
-    """`NNNN_<sha1-8>.txt`: numbered in first-seen order, the hash makes a changed context a new file."""
-    return f"{number:04d}_{hashlib.sha1(context.encode('utf-8')).hexdigest()[:8]}.txt"
 
 
 def gold_line(rec: Record, source_doc: str) -> dict[str, Any] | str:
@@ -86,8 +83,10 @@ def gold_line(rec: Record, source_doc: str) -> dict[str, Any] | str:
     }
 
 
-def build_set(name: str, records: Sequence[Record], root: Path) -> BuiltSet:
+def build_set(name: str, records: Sequence[Record], root: Path, contexts: Sequence[str] = ()) -> BuiltSet:
     """Write `root/docs/` and `root/gold.jsonl` for one held-out set; files left from an older build are removed.
+
+    `contexts` are documents of the collection besides the records' own (a dev sample's unasked ones).
 
     Raises:
         DocQAError: a context would not come back from `qa ingest` as exactly itself (offsets would drift).
@@ -95,9 +94,9 @@ def build_set(name: str, records: Sequence[Record], root: Path) -> BuiltSet:
     docs_dir = root / "docs"
     docs_dir.mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
-    for rec in records:
-        if rec.context not in names:
-            names[rec.context] = doc_name(len(names), rec.context)
+    for context in [*contexts, *(rec.context for rec in records)]:
+        if context not in names:
+            names[context] = doc_name(len(names), context)
     for context, fname in names.items():
         data = context.encode("utf-8")
         # Ingest decodes and may strip a BOM or refuse NUL bytes: check now that the text survives as is.
@@ -202,8 +201,16 @@ def markdown_table(rows: Sequence[Sequence[str]]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="eval/heldout.py", description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"the pool (default {DEFAULT_DATA})")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output root (default {DEFAULT_OUT})")
-    p.add_argument("--sets", default=",".join(SET_NAMES), help=f"comma-separated subset of {','.join(SET_NAMES)}")
+    p.add_argument("--out", type=Path, help=f"output root (default {DEFAULT_OUT}; with --dev {DEFAULT_DEV_OUT})")
+    p.add_argument(
+        "--sets", help=f"comma-separated subset of {','.join(SET_NAMES)} (with --dev: of {','.join(DEV_SAMPLES)})"
+    )
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="the development samples instead: training-split articles, asked only questions the model never "
+        "trained on (where settings are chosen; the held-out samples stay untouched)",
+    )
     p.add_argument("--no-run", action="store_true", help="only write the documents and gold files")
     p.add_argument("--model", metavar="PATH", help="passed to `qa eval --model` when qa eval supports it")
     return p.parse_args(argv)
@@ -212,23 +219,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the held-out sets, then (unless --no-run) ingest, evaluate and print the table. 1 if any set failed."""
     args = parse_args(argv)
-    wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in SET_NAMES]
+    known = tuple(DEV_SAMPLES) if args.dev else SET_NAMES
+    out_root: Path = args.out or (DEFAULT_DEV_OUT if args.dev else DEFAULT_OUT)
+    wanted = [s.strip() for s in (args.sets or ",".join(known)).split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in known]
     if unknown or not wanted:
         print(
-            f"error: unknown set(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(SET_NAMES)}",
+            f"error: unknown set(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}",
             file=sys.stderr,
         )
         return 1
     try:
-        the_split = split(list(read_records([args.data])))
+        records = list(read_records([args.data]))
+        the_split = split(records)
     except (OSError, ValueError) as e:
         print(f"error: cannot read the pool {args.data}: {e}", file=sys.stderr)
         return 1
-    sets = {**the_split.heldout, DOMAIN: the_split.domain}
+    sets: dict[str, tuple[Sequence[Record], Sequence[str]]]
+    if args.dev:
+        from qa.training.train import trained_ids
+
+        model_dir = Path(args.model) if args.model else DEFAULT_MODEL
+        try:
+            seen = trained_ids(records, model_dir)
+        except (OSError, ValueError) as e:
+            print(f"error: cannot read which questions {model_dir} trained on: {e}", file=sys.stderr)
+            return 1
+        sets = {k: (v.questions, v.contexts) for k, v in dev_samples(the_split.train, seen).items()}
+    else:
+        sets = {k: (v, ()) for k, v in {**the_split.heldout, DOMAIN: the_split.domain}.items()}
     built = []
     for name in wanted:
-        b = build_set(name, sets[name], args.out / name)
+        b = build_set(name, sets[name][0], out_root / name, sets[name][1])
         for why in b.skipped:
             print(f"warning: {name}: left out {why}", file=sys.stderr)
         print(f"{name}: {b.documents} documents, {b.questions} questions ({b.answerable} answerable) in {b.root}")
@@ -251,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{b.name}: evaluated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         rows.append(table_row(b.name, metrics))
     table = markdown_table(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "table.md").write_text(table, "utf-8")
+    out_root.mkdir(parents=True, exist_ok=True)
+    (out_root / "table.md").write_text(table, "utf-8")
     print(table, end="")
     return 1 if failed else 0
 

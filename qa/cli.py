@@ -192,6 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             reader_precision=args.reader_precision,
             base_model=Path(args.model) if args.model else None,
             heldout_report=not args.no_report,
+            stage2=not args.no_stage2,
         )
     except ValueError as e:
         raise DocQAError(str(e)) from e
@@ -280,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "fp32", "bf16"),
         default="fp32",
         help="the reader's forward pass while training: bf16 is faster where the CPU has it (auto: bf16 there)",
+    )
+    sp.add_argument(
+        "--no-stage2",
+        action="store_true",
+        help="skip the second stage (the re-ranker trained on collections read end to end; about 20 minutes)",
     )
     sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
     index_opt(sp)

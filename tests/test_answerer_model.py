@@ -6,9 +6,18 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from qa.answerer.model import MANIFEST, READER_FILE, SCORER_FILE, default_model_dir, load_model
+from qa.answerer.model import (
+    MANIFEST,
+    READER_FILE,
+    RERANK_FILE,
+    SCORER_FILE,
+    default_model_dir,
+    load_model,
+    save_model,
+)
 from qa.errors import ModelError
 
 
@@ -20,6 +29,11 @@ def test_the_shipped_model_loads_with_its_variants() -> None:
     # Licence caveat (SOURCES.md): user-generated Reddit/Amazon text is never in the shipped model.
     assert not {"squadshifts-reddit", "squadshifts-amazon"} & set(model.manifest["trained_on"])
     assert (default_model_dir() / READER_FILE).stat().st_size < 25_000_000
+
+
+def _edit_manifest(folder: Path, **changes: object) -> None:
+    mf = folder / MANIFEST
+    mf.write_text(json.dumps({**json.loads(mf.read_text()), **changes}))
 
 
 @pytest.fixture
@@ -47,19 +61,13 @@ def test_a_missing_model_or_file_is_refused_with_the_fix(model_copy: Path, tmp_p
 
 
 def test_a_model_of_another_format_is_refused(model_copy: Path) -> None:
-    mf = model_copy / MANIFEST
-    manifest = json.loads(mf.read_text())
-    manifest["format"] = 99
-    mf.write_text(json.dumps(manifest))
+    _edit_manifest(model_copy, format=99)
     with pytest.raises(ModelError, match="format 99"):
         load_model(model_copy)
 
 
 def test_a_model_reading_no_answer_features_this_code_lacks_is_refused(model_copy: Path) -> None:
-    mf = model_copy / MANIFEST
-    manifest = json.loads(mf.read_text())
-    manifest["noanswer_features"] = ["top", "tomorrows_weather"]
-    mf.write_text(json.dumps(manifest))
+    _edit_manifest(model_copy, noanswer_features=["top", "tomorrows_weather"])
     with pytest.raises(ModelError, match="tomorrows_weather.*qa train"):
         load_model(model_copy)
 
@@ -87,3 +95,34 @@ def test_qa_ask_with_a_broken_model_prints_one_error_line(model_copy: Path, web_
     )
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: The answerer model file") and "Traceback" not in out.stderr
+
+
+def _tiny_reranker() -> object:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from qa.answerer.rerank import RERANK_CATEGORICAL
+
+    rng = np.random.default_rng(0)
+    x = rng.random((400, len(RERANK_CATEGORICAL)))
+    x[:, RERANK_CATEGORICAL] = rng.integers(0, 4, size=(400, int(RERANK_CATEGORICAL.sum())))
+    return HistGradientBoostingRegressor(max_iter=5, categorical_features=RERANK_CATEGORICAL).fit(x, x[:, -1])
+
+
+def test_a_model_with_a_second_stage_saves_loads_and_is_checked(tmp_path: Path) -> None:
+    shipped = load_model()
+    out = tmp_path / "with-stage2"
+    save_model(out, default_model_dir() / READER_FILE, shipped.variants, {}, reranker=_tiny_reranker())
+    model = load_model(out)
+    assert model.reranker is not None and RERANK_FILE in model.manifest["files"]
+    assert set(model.variants) == set(shipped.variants)
+
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    save_model(again, again / READER_FILE, shipped.variants, {})  # no second stage: its file goes too
+    assert not (again / RERANK_FILE).exists() and load_model(again).reranker is None
+
+    edited = tmp_path / "edited"  # a fresh folder: load_model keeps what it loaded once per folder
+    shutil.copytree(out, edited)
+    _edit_manifest(edited, rerank_features=["score", "tomorrows_weather"])
+    with pytest.raises(ModelError, match="re-ranker trained on other features.*qa train"):
+        load_model(edited)

@@ -109,3 +109,37 @@ def test_main_no_run_uses_the_pool_split(tmp_path: Path, capsys: pytest.CaptureF
     assert len(load_gold(out / "policy" / "gold.jsonl")) == 3 and not (out / "wiki-nq").exists()
     assert H.main(["--data", str(pool), "--out", str(out), "--sets", "policy,nope"]) == 1
     assert "unknown set(s) nope" in capsys.readouterr().err
+
+
+def test_main_dev_builds_samples_of_questions_the_model_never_saw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pool = tmp_path / "pool.jsonl"
+    lines = []
+    for art in range(120):  # the held-out sample takes about 84 articles; the rest is the training split
+        ctx = f"Article {art} says the answer is blue."
+        for q in range(3):
+            lines.append(
+                {
+                    "id": f"nq-{art}-{q}",
+                    "context": ctx,
+                    "question": f"What colour is number {q}?",
+                    "answers": [{"text": "blue", "start": ctx.index("blue")}],
+                    "source": "qed-nq",
+                    "title": f"T{art}",
+                }
+            )
+    pool.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "reader_train_ids.json").write_text(json.dumps([f"nq-{a}-0" for a in range(60)]))
+    (model / "scorer_train_ids.json").write_text(json.dumps([f"nq-{a}-0" for a in range(60, 120)]))
+    out = tmp_path / "dev"
+    argv = ["--dev", "--data", str(pool), "--out", str(out), "--sets", "dev-nq", "--model", str(model), "--no-run"]
+    assert H.main(argv) == 0
+    gold = load_gold(out / "dev-nq" / "gold.jsonl")
+    heldout = {r.id for r in H.split(list(H.read_records([pool]))).heldout["wiki-nq"]}
+    assert gold and not {g.id for g in gold} & heldout
+    assert all(not g.id.endswith("-0") for g in gold)  # every question the model trained on is left out
+    assert H.main(["--dev", "--data", str(pool), "--out", str(out), "--sets", "wiki-nq", "--no-run"]) == 1
+    assert "known: dev-squad2" in capsys.readouterr().err

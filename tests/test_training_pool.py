@@ -48,3 +48,26 @@ def test_a_misplaced_answer_is_refused_with_file_and_line(tmp_path: Path) -> Non
     f.write_text(json.dumps(bad) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"pool.jsonl:1"):
         list(read_records([f]))
+
+
+def test_dev_samples_ask_only_unseen_questions_of_training_articles() -> None:
+    from qa.training.pool import dev_samples
+
+    recs = [r for r in _records() if r.source != "squadshifts-reddit"]
+    sp = split(recs)
+    seen = {r.id for r in sp.train if r.id.endswith("-0")}  # the first question of every paragraph trained on
+    dev = dev_samples(sp.train, seen)
+    train_ids = {r.id for r in sp.train}
+    asked = [q for s in dev.values() for q in s.questions]
+    assert asked and all(q.id in train_ids and q.id not in seen for q in asked)
+    squad = dev["dev-squad2"]
+    # Every context of a chosen article is a document, even one whose questions were all trained on.
+    assert {q.context for q in squad.questions} <= set(squad.contexts)
+    assert all(c.startswith("squad2.0-dev") for c in squad.contexts)
+    assert dev_samples(list(reversed(sp.train)), seen)["dev-nq"].contexts == dev["dev-nq"].contexts
+
+    small = {"d": (frozenset({"qed-nq"}), 4)}  # a few articles, so that others are left
+    groups = {q.group for q in dev_samples(sp.train, seen, samples=small)["d"].questions}
+    other = dev_samples(sp.train, seen, samples=small, exclude_groups=groups)["d"]
+    assert groups and other.questions
+    assert not groups & {q.group for q in other.questions}

@@ -15,7 +15,7 @@ from typing import Any
 from qa.answerer.candidates import Kind
 from qa.answerer.model import AnswererModel
 from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_question
-from qa.answerer.read import RawSentence, Scored, measure, name_skeletons, read
+from qa.answerer.read import RawSentence, Reading, Scored, measure, name_skeletons, read
 from qa.answerer.scorer import Scorer, confidence, get_scorer
 from qa.answerer.state import AnswerState
 from qa.index import IndexData
@@ -50,6 +50,7 @@ class LearnedAnswerer:
         model: AnswererModel,
         abstain_threshold: float | None = None,
         scorer: str = "learned",
+        rerank: bool = True,
     ) -> None:
         self.data = data
         self.state = AnswerState(data, embedder)
@@ -57,12 +58,30 @@ class LearnedAnswerer:
         self.variant = model.variant(scorer)
         self.scorer: Scorer = get_scorer(scorer, self.variant.scorer)
         self.threshold = self.variant.threshold if abstain_threshold is None else abstain_threshold
+        # The second stage was trained on the learned scorer's rankings; other scorers go without it.
+        self.reranker = model.reranker if scorer == "learned" and rerank else None
 
     def warm_up(self) -> int:
         return self.state.warm_up()
 
     def parse(self, question: str) -> ParsedQuestion:
         return parse_question(question, default_idf(self.state.n_passages, self.state.df))
+
+    def first_stage(self, question: str, hits: Sequence[Hit]) -> tuple[ParsedQuestion, Reading, list[Scored]] | None:
+        """The question parsed, its reading of `hits`, and the scorer's ranking (None: nothing to read).
+
+        The second stage trains on exactly this (`qa/training/stage2.py`).
+        """
+        raws = self._sentences(hits)
+        if not raws:
+            return None
+        pq = self.parse(question)
+        qvec = self.state.embedder.encode_query(question)
+        vecs = self.state.sentence_vectors([(r.doc, r.start, r.end) for r in raws])
+        evidence = measure(pq, qvec, raws, vecs, self.data.texts, name_skeletons(pq, question))
+        reading = read(pq, evidence, self.data.texts, self.state.doc_sentences, self.model.reader)
+        ranked = self.scorer.rank(reading)
+        return (pq, reading, ranked) if ranked else None
 
     def answer(
         self,
@@ -82,21 +101,16 @@ class LearnedAnswerer:
             passages=list(hits),
             resolved_question=resolved if resolved is not None and resolved != question else None,
         )
-        raws = self._sentences(hits)
-        if not raws:
+        first = self.first_stage(stand_alone, hits)
+        if first is None:
             return result
-        pq = self.parse(stand_alone)
-        qvec = self.state.embedder.encode_query(stand_alone)
-        vecs = self.state.sentence_vectors([(r.doc, r.start, r.end) for r in raws])
-        evidence = measure(pq, qvec, raws, vecs, self.data.texts, name_skeletons(pq, stand_alone))
-        reading = read(pq, evidence, self.data.texts, self.state.doc_sentences, self.model.reader)
-        ranked = self.scorer.rank(reading)
-        if not ranked:
-            return result
+        pq, reading, ranked = first
         conf = confidence(self.variant.noanswer, reading, ranked, pq, self.data.texts, self.model.noanswer_columns)
         result.confidence = round(conf, 4)
         if conf < self.threshold:
             return result
+        if self.reranker is not None:
+            ranked = self.reranker.rerank(ranked, self.data.texts)
         groups = self._group(ranked)
         best = groups[0]
         top = best[0]

@@ -1,5 +1,6 @@
 """The answerer's model: a folder with the span reader (int8 ONNX), the candidate scorer and the
-no-answer model (scikit-learn), and a manifest of versions, training data and SHA-256 sums.
+no-answer model (scikit-learn), optionally the second-stage re-ranker (`rerank.pkl`), and a manifest
+of versions, training data and SHA-256 sums.
 
 Loading checks every file against the manifest before it is used, so a truncated download or a
 hand-edited file is refused with a message naming the file and the fix. The scorer file is a
@@ -17,6 +18,7 @@ from typing import Any
 
 from qa.answerer.features import FEATURE_NAMES
 from qa.answerer.reader import SpanReader
+from qa.answerer.rerank import RERANK_EXTRA, Reranker
 from qa.answerer.scorer import NOANSWER_BASE, NOANSWER_FEATURES, noanswer_columns
 from qa.answerer.trees import flatten
 from qa.errors import ModelError
@@ -26,6 +28,7 @@ MODEL_FORMAT = 1
 MANIFEST = "manifest.json"
 READER_FILE = "reader.int8.onnx"
 SCORER_FILE = "scorer.pkl"
+RERANK_FILE = "rerank.pkl"
 _FIX = "Re-install docqa to restore the shipped model, or run `qa train` to make a new one."
 
 
@@ -53,6 +56,7 @@ class AnswererModel:
     variants: dict[str, Variant]
     manifest: dict[str, Any]
     noanswer_columns: tuple[int, ...] | None = None  # which no-answer features it reads (None: all)
+    reranker: Any = None  # the second stage over the learned scorer's candidates (None: none trained)
 
     @property
     def threshold(self) -> float:
@@ -71,8 +75,10 @@ class AnswererModel:
         return self.variants[name]
 
 
-def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta: dict[str, Any]) -> Path:
-    """Write a model folder (reader copied in, scorer pickled, manifest last) and return it."""
+def save_model(
+    out: Path, reader_onnx: Path, variants: dict[str, Variant], meta: dict[str, Any], reranker: Any = None
+) -> Path:
+    """Write a model folder (reader copied in, scorer and re-ranker pickled, manifest last) and return it."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / READER_FILE
     if reader_onnx.resolve() != target.resolve():
@@ -83,6 +89,14 @@ def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta:
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )
+    files = [READER_FILE, SCORER_FILE]
+    rerank_file = out / RERANK_FILE
+    if reranker is not None:
+        with rerank_file.open("wb") as fh:
+            pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        files.append(RERANK_FILE)
+    elif rerank_file.exists():
+        rerank_file.unlink()  # left from an older model in this folder: it would not match this scorer
     import sklearn
 
     manifest = {
@@ -91,7 +105,8 @@ def save_model(out: Path, reader_onnx: Path, variants: dict[str, Variant], meta:
         "noanswer_features": list(NOANSWER_FEATURES),
         "thresholds": {name: v.threshold for name, v in variants.items()},
         "sklearn": sklearn.__version__,
-        "files": {name: file_sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
+        **({"rerank_features": list(RERANK_EXTRA)} if reranker is not None else {}),
+        "files": {name: file_sha256(out / name) for name in files},
         **meta,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -156,4 +171,10 @@ def _load(folder: Path, threads: int) -> AnswererModel:
         columns = noanswer_columns(manifest.get("noanswer_features", NOANSWER_BASE))
     except ValueError as e:
         raise ModelError(f"The answerer model at {folder} reads {e}. {_FIX}") from e
-    return AnswererModel(folder, reader, variants, manifest, tuple(columns))
+    reranker = None
+    if RERANK_FILE in (manifest.get("files") or {}):
+        if manifest.get("rerank_features") != list(RERANK_EXTRA):
+            raise ModelError(f"The answerer model at {folder} has a re-ranker trained on other features. {_FIX}")
+        with (folder / RERANK_FILE).open("rb") as fh:
+            reranker = Reranker(flatten(pickle.load(fh)))  # noqa: S301 - checked against the manifest above
+    return AnswererModel(folder, reader, variants, manifest, tuple(columns), reranker)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,18 @@ HELDOUT_SAMPLES: dict[str, tuple[frozenset[str], int]] = {
 }
 # The held-out domain is evaluated on a fixed sample of this size (all of it is kept out of training).
 HELDOUT_DOMAIN_SAMPLE = 300
+
+# Development samples: articles of the *training* split, asked only the questions that no shipped model
+# trained on. Settings of the whole pipeline (the abstain threshold, retrieval's weight in the choice of
+# answer) are chosen on them end to end, so the held-out samples above stay untouched by any choice.
+DEV_SAMPLES: dict[str, tuple[frozenset[str], int]] = {
+    "dev-squad2": (frozenset({"squad2.0-dev"}), 600),
+    "dev-newwiki": (frozenset({"squadshifts-newwiki"}), 200),
+    "dev-nq": (frozenset({"qed-nq"}), 200),
+    "dev-tydi": (frozenset({"tydiqa-goldp-en"}), 200),
+    "dev-covid": (frozenset({"covidqa"}), 150),
+    "dev-policy": (frozenset({"policyqa"}), 200),
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,60 @@ class Split:
     train: tuple[Record, ...]
     heldout: dict[str, tuple[Record, ...]]  # sample name -> records (whole articles)
     domain: tuple[Record, ...]  # the held-out user-generated domain (sample used for qa eval)
+
+
+@dataclass(frozen=True)
+class DevSample:
+    questions: tuple[Record, ...]  # the questions asked (none of them trained on)
+    contexts: tuple[str, ...]  # every context of the chosen articles: the documents of its collection
+
+
+# Larger samples of the same kind, from articles the dev samples do not take: collections read end to
+# end (retrieval included) that a second stage learns from.
+STAGE2_SAMPLES: dict[str, tuple[frozenset[str], int]] = {
+    "stage2-squad2": (frozenset({"squad2.0-dev"}), 1600),
+    "stage2-newwiki": (frozenset({"squadshifts-newwiki"}), 800),
+    "stage2-nq": (frozenset({"qed-nq"}), 800),
+    "stage2-tydi": (frozenset({"tydiqa-goldp-en"}), 800),
+    "stage2-covid": (frozenset({"covidqa"}), 400),
+    "stage2-policy": (frozenset({"policyqa"}), 800),
+    "stage2-squad1": (frozenset({"squad1.1-dev", "squad1.1-train", "squad2.0-train"}), 800),
+}
+
+
+def dev_samples(
+    train: Sequence[Record],
+    seen: Set[str],
+    contexts_per_article: int = 12,
+    samples: dict[str, tuple[frozenset[str], int]] | None = None,
+    exclude_groups: Set[str] = frozenset(),
+) -> dict[str, DevSample]:
+    """`DEV_SAMPLES` (or `samples`) from the training split: whole articles (a slice of their contexts, as
+    for the held-out samples), their contexts all ingested, asked only the questions whose ids are not in
+    `seen`; articles in `exclude_groups` are left alone."""
+    by_group: dict[str, list[Record]] = defaultdict(list)
+    for r in train:
+        by_group[r.group].append(r)
+    taken: set[str] = set(exclude_groups)
+    out: dict[str, DevSample] = {}
+    for name, (sources, want) in (DEV_SAMPLES if samples is None else samples).items():
+        groups = sorted((g for g in by_group if g.split("\x00")[0] in sources), key=lambda g: _rank("dev\x00" + g))
+        questions: list[Record] = []
+        contexts: list[str] = []
+        for g in groups:
+            if len(questions) >= want:
+                break
+            if g in taken:
+                continue
+            keep = sorted({r.context for r in by_group[g]}, key=_rank)[:contexts_per_article]
+            asked = [r for r in by_group[g] if r.context in set(keep) and r.id not in seen]
+            if not asked:
+                continue
+            taken.add(g)
+            contexts.extend(keep)
+            questions.extend(asked)
+        out[name] = DevSample(tuple(questions), tuple(contexts))
+    return out
 
 
 def split(records: Sequence[Record]) -> Split:

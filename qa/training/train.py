@@ -109,6 +109,27 @@ def scorer_sample(
     return chosen, natural
 
 
+def trained_ids(records: Sequence[Record], model_dir: Path) -> set[str]:
+    """Ids of the pool questions the model in `model_dir` trained on (reader, scorer and no-answer model).
+
+    The scorer's sample is stored by models trained since it was (`scorer_train_ids.json`); for older
+    ones it is drawn again the way `run` drew it with the shipped recipe, from the same pool.
+    """
+
+    def ids(name: str) -> set[str]:
+        f = model_dir / name
+        return set(json.loads(f.read_text())) if f.is_file() else set()
+
+    reader_ids = ids("reader_train_ids.json")
+    later = ids("stage2_train_ids.json")
+    if (model_dir / "scorer_train_ids.json").is_file():
+        return reader_ids | ids("scorer_train_ids.json") | later
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    train_pool = [r for r in split(records).train if r.id not in reader_ids]
+    rest, _ = scorer_sample(train_pool, int(manifest.get("scorer_questions", 5000)), random.Random(11), None)
+    return reader_ids | {r.id for r in rest} | later
+
+
 def run(
     data: Sequence[Path],
     out: Path,
@@ -124,6 +145,7 @@ def run(
     noanswer_features: Sequence[str] = NOANSWER_BASE,
     base_model: Path | None = None,
     heldout_report: bool = True,
+    stage2: bool = True,
     work: Path = Path("build/train"),
 ) -> dict[str, Any]:
     """Train what ships and write the model folder `out`; returns the figures it printed.
@@ -259,10 +281,68 @@ def run(
         "minutes": round((time.time() - t0) / 60, 1),
         "figures": {n: {k: v for k, v in f.items() if k != "reliability"} for n, f in figures.items()},
     }
-    save_model(out, reader_onnx, variants, meta)
-    (out / "reader_train_ids.json").write_text(json.dumps(sorted(reader_ids)))
+    reranker, stage2_ids = (
+        _second_stage(
+            sp.train, reader_ids | {r.id for r in rest}, reader_onnx, variants, meta, work, embedder, heldout_report
+        )
+        if stage2
+        else (None, [])
+    )
+    meta["minutes"] = round((time.time() - t0) / 60, 1)
+    save_model(out, reader_onnx, variants, meta, reranker)
+    _write_ids(out, reader_ids, [r.id for r in rest], stage2_ids)
     print(f"wrote {out} in {meta['minutes']} min")
     return figures
+
+
+def _write_ids(out: Path, reader: set[str], scorer: Sequence[str], stage2: Sequence[str]) -> None:
+    """Which pool questions each part trained on (`trained_ids` reads them back; none: no file)."""
+    for name, ids in (("reader", reader), ("scorer", scorer), ("stage2", stage2)):
+        f = out / f"{name}_train_ids.json"
+        if ids or name == "reader":
+            f.write_text(json.dumps(sorted(ids)))
+        elif f.exists():
+            f.unlink()
+
+
+def _second_stage(
+    train: Sequence[Record],
+    seen: set[str],
+    reader_onnx: Path,
+    variants: dict[str, Any],
+    meta: dict[str, Any],
+    work: Path,
+    embedder: Any,
+    report: bool,
+) -> tuple[Any, list[str]]:
+    """Fit the re-ranker on training-split articles read end to end by the first stage just fitted.
+
+    Returns the re-ranker (None when the data hold no such articles) and the ids it trained on; its
+    figures on the development samples (when `report`) go into `meta`.
+    """
+    from qa.answerer.model import save_model
+    from qa.training import stage2 as s2
+
+    train_samples, dev = s2.samples(train, seen)
+    ids = [q.id for smp in train_samples.values() for q in smp.questions]
+    if not ids:
+        log.info("second stage: no training-split articles left to read end to end; none trained")
+        return None, []
+    first = save_model(work / "stage1-model", reader_onnx, variants, meta)
+    reads = s2.read_samples(train_samples, work / "stage2", first, embedder)
+    reranker = s2.fit_reranker(reads)
+    print(f"[stage2] re-ranker fitted on {len(reads)} questions read end to end from {len(train_samples)} samples")
+    figures: dict[str, Any] = {}
+    if report:
+        figures = s2.compare(s2.read_samples(dev, work / "dev", first, embedder), reranker)
+        for name, f in figures.items():
+            print(
+                f"[stage2] {name} (end to end, every question answered): F1 {f['f1_first']:.3f} -> {f['f1']:.3f}, "
+                f"sentence accuracy {f['sentence_first']:.3f} -> {f['sentence']:.3f} ({int(f['questions'])} questions)"
+            )
+    meta["stage2_questions"] = len(ids)
+    meta["figures"]["stage2"] = figures
+    return reranker, ids
 
 
 def _digest(records: Sequence[Record], reader_onnx: Path) -> str:

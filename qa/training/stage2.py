@@ -1,0 +1,142 @@
+"""Train the second stage (`qa/answerer/rerank.py`) on collections read end to end, as a user's are.
+
+Training-split articles the first stage never trained on (`pool.STAGE2_SAMPLES`) become folders of
+documents, one per context, each ingested into its own index. Every question of them is retrieved
+and read by the freshly trained first stage; the re-ranker learns each top candidate's F1 from
+what that shows. The development samples (`pool.DEV_SAMPLES`, other articles) measure it the same
+way. Indexes are kept under the work folder, so a second run re-reads without re-embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.answerer.answerer import LearnedAnswerer
+from qa.answerer.rerank import RERANK_CATEGORICAL, rerank_matrix
+from qa.config import Settings
+from qa.metrics import f1_score, sentence_contains_answer
+from qa.training.pool import STAGE2_SAMPLES, DevSample, Record, dev_samples
+
+log = logging.getLogger("qa.training.stage2")
+
+
+def doc_name(number: int, context: str) -> str:
+    """`NNNN_<sha1-8>.txt`: numbered in first-seen order, the hash makes a changed context a new file."""
+    return f"{number:04d}_{hashlib.sha1(context.encode('utf-8')).hexdigest()[:8]}.txt"
+
+
+@dataclass(frozen=True)
+class Read2:
+    """One question read end to end: its top candidates' rows, their F1 and whether their sentence holds an answer."""
+
+    sample: str
+    answerable: bool
+    x: np.ndarray
+    f1: np.ndarray
+    sentence_ok: np.ndarray
+
+
+def write_documents(sample: DevSample, docs_dir: Path) -> None:
+    """One .txt per context (its text exactly the context); files of an older build are removed."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    contexts = list(dict.fromkeys([*sample.contexts, *(q.context for q in sample.questions)]))
+    keep = set()
+    for i, context in enumerate(contexts):
+        path = docs_dir / doc_name(i, context)
+        keep.add(path.name)
+        data = context.encode("utf-8")
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+    for stale in docs_dir.iterdir():
+        if stale.name not in keep and stale.is_file():
+            stale.unlink()
+
+
+def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[Read2]:
+    """Ingest each sample into `work/<name>/index` and read every question with the model at `model_dir`."""
+    from qa.indexer import update_index
+    from qa.pipeline import Pipeline
+
+    out: list[Read2] = []
+    for name, sample in samples.items():
+        if not sample.questions:
+            continue
+        t0 = time.time()
+        root = work / name
+        write_documents(sample, root / "docs")
+        settings = replace(Settings(), index_dir=root / "index", model_path=model_dir, abstain_threshold=0.0)
+        update_index(settings, embedder, roots=[root / "docs"])
+        pipe = Pipeline(settings, embedder=embedder).load()
+        live = pipe.live
+        answerer = live.answerer
+        if not isinstance(answerer, LearnedAnswerer):
+            raise TypeError(f"the second stage reads with the learned answerer, not {type(answerer).__name__}")
+        texts = live.data.texts
+        for q in sample.questions:
+            hits = live.retriever.search(q.question, k=max(settings.k, settings.answer_depth)).hits
+            first = answerer.first_stage(q.question, hits)
+            if first is None:
+                continue
+            ranked = first[2]
+            x = rerank_matrix(ranked, texts)
+            golds = [a.text for a in q.answers]
+            spans = [s.cand for s in ranked[: len(x)]]
+            f1 = [f1_score(texts[c.doc][c.start : c.end], golds) if golds else 0.0 for c in spans]
+            sents = [texts[c.doc][c.sent_start : c.sent_end] for c in spans]
+            ok = [bool(golds) and sentence_contains_answer(t, golds) for t in sents]
+            out.append(Read2(name, q.answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool)))
+        log.info("%s: read %d questions end to end (%.1f min)", name, len(sample.questions), (time.time() - t0) / 60)
+    return out
+
+
+def fit_reranker(reads: Sequence[Read2], seed: int = 0) -> Any:
+    """Gradient-boosted trees predicting each top candidate's F1 from `rerank_matrix`."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rows = [r for r in reads if len(r.x)]
+    x = np.vstack([r.x for r in rows])
+    y = np.concatenate([r.f1 for r in rows])
+    model = HistGradientBoostingRegressor(
+        max_iter=300,
+        learning_rate=0.05,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        categorical_features=RERANK_CATEGORICAL,
+        random_state=seed,
+    )
+    model.fit(x, y)
+    return model
+
+
+def compare(reads: Sequence[Read2], model: Any) -> dict[str, dict[str, float]]:
+    """Per sample, over its answerable questions, answering every one: the top answer's F1 and
+    sentence accuracy under the first stage and after re-ranking."""
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(r.sample for r in reads):
+        these = [r for r in reads if r.sample == name and r.answerable and len(r.x)]
+        if not these:
+            continue
+        picks = [int(np.argmax(model.predict(r.x))) for r in these]
+        out[name] = {
+            "questions": float(len(these)),
+            "f1_first": float(np.mean([r.f1[0] for r in these])),
+            "f1": float(np.mean([r.f1[i] for r, i in zip(these, picks)])),
+            "sentence_first": float(np.mean([r.sentence_ok[0] for r in these])),
+            "sentence": float(np.mean([r.sentence_ok[i] for r, i in zip(these, picks)])),
+        }
+    return out
+
+
+def samples(train: Sequence[Record], seen: Set[str]) -> tuple[dict[str, DevSample], dict[str, DevSample]]:
+    """(the second stage's training samples, the development samples): other articles, unseen questions."""
+    dev = dev_samples(train, seen)
+    dev_groups = {q.group for s in dev.values() for q in s.questions}
+    return dev_samples(train, seen, samples=STAGE2_SAMPLES, exclude_groups=dev_groups), dev
