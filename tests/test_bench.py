@@ -9,6 +9,7 @@ import pytest
 
 from eval.bench.ray_ingest import compare
 from eval.bench.report import check_targets, render
+from eval.bench.server import cpu_ceiling
 
 RESULTS = Path(__file__).resolve().parent.parent / "eval" / "bench_results"
 
@@ -19,7 +20,55 @@ def test_saved_results_render(path: Path) -> None:
     text = render(results)
     assert text.startswith("docqa benchmark, ")
     assert "| Target | Goal | Measured | Met |" in text
-    assert [t["target"] for t in check_targets(results)] == [t["target"] for t in results["targets"]]
+    saved = [t["target"] for t in results["targets"]]
+    # A target added since the run was saved is checked too, and is "not run" there (no figure for it).
+    current = check_targets(results)
+    assert [t["target"] for t in current if t["target"] in saved] == saved
+    assert all(t["value"] is None for t in current if t["target"] not in saved)
+
+
+def test_cpu_ceiling_arithmetic() -> None:
+    # 2 cores for 10 s = 20000 CPU-ms, the load generator used 4000: 1600 CPU-ms/s left for a server
+    # at 16 CPU-ms/request, a ceiling of 100 req/s, which 85 req/s reaches to 0.85.
+    ceiling, ratio = cpu_ceiling(2, 10.0, 4000.0, 16.0, 85.0)
+    assert ceiling == pytest.approx(100.0)
+    assert ratio == pytest.approx(0.85)
+    # No load generator CPU: the whole machine, 2000 CPU-ms/s / 20 = 100 req/s.
+    assert cpu_ceiling(2, 3.0, 0.0, 20.0, 50.0) == pytest.approx((100.0, 0.5))
+    # The load generator used all the CPU or more (a noisy reading): nothing left, no ratio.
+    assert cpu_ceiling(2, 1.0, 2000.0, 16.0, 85.0) == (0.0, None)
+    assert cpu_ceiling(2, 1.0, 2500.0, 16.0, 85.0) == (0.0, None)
+    # No wall time or no server cost measured: no ceiling at all.
+    assert cpu_ceiling(2, 0.0, 0.0, 16.0, 85.0) == (None, None)
+    assert cpu_ceiling(2, 1.0, 100.0, 0.0, 85.0) == (None, None)
+
+
+def test_ceiling_ratio_target_at_4_clients() -> None:
+    def level(clients: int, ratio: float | None) -> dict[str, object]:
+        return {
+            "clients": clients,
+            "requests": 30,
+            "req_per_s": 40.0,
+            "latency_ms": {"p50": 20, "p95": 30},
+            "errors": 0,
+            "server_cpu_ms_per_request": 40.0,
+            "answers_differing_from_first_level": 0,
+            "loadgen_cpu_ms": 150.0,
+            "ceiling_req_per_s": 45.0,
+            "ceiling_ratio": ratio,
+        }
+
+    results = {"server": {"levels": [level(1, 0.5), level(4, 0.89), level(16, 0.7)], "memory_mb": {}}}
+    by_name = {t["target"]: t for t in check_targets(results)}
+    t = by_name["server req/s at 4 clients / CPU-bound ceiling"]
+    assert (t["goal"], t["value"], t["met"]) == (">= 0.85", 0.89, True)
+    results["server"]["levels"][1]["ceiling_ratio"] = None
+    assert {t["target"]: t for t in check_targets(results)}["server req/s at 4 clients / CPU-bound ceiling"][
+        "value"
+    ] is None
+    machine = {"started": "t", "cpus": 2, "load_average_start": [1.0], "commit": "c"}
+    text = render({"mode": "quick", "machine": machine, **results, "targets": check_targets(results)})
+    assert "ceiling 45.0 req/s (load generator 150.0 CPU-ms), ratio **0.5**" in text
 
 
 def test_ray_comparison_adds_per_worker_and_overhead() -> None:

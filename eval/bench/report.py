@@ -15,6 +15,7 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float | None], str, flo
     ("bundled warm p50 (in process)", "ms", lambda r: r["latency"]["steady_ms"]["total"]["p50"], "<=", 20),
     ("bundled warm p95 (in process)", "ms", lambda r: r["latency"]["steady_ms"]["total"]["p95"], "<=", 40),
     ("server req/s at 4 clients", "req/s", lambda r: _level(r, 4, "req_per_s"), ">=", 50),
+    ("server req/s at 4 clients / CPU-bound ceiling", "", lambda r: _level(r, 4, "ceiling_ratio"), ">=", 0.85),
     ("server errors (all levels)", "", lambda r: sum(lv["errors"] for lv in r["server"]["levels"]), "<=", 0),
     ("ingestion time / raw encode", "x", lambda r: r["ingest"]["ratio_ingest_to_raw"], "<=", 1.3),
     ("re-ingest unchanged 10k (qa ingest)", "s", lambda r: r["reingest_10k"]["command_s"], "<", 5),
@@ -54,7 +55,7 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float | None], str, flo
 def _level(r: dict[str, Any], clients: int, key: str) -> float | None:
     for lv in r.get("server", {}).get("levels", []):
         if lv["clients"] == clients:
-            return float(lv[key])
+            return None if lv.get(key) is None else float(lv[key])
     return None
 
 
@@ -229,8 +230,14 @@ def render(r: dict[str, Any]) -> str:  # noqa: C901 - one flat section per bench
                 f"Server, {lv['clients']} concurrent client(s), {lv['requests']} requests",
                 f"{lv['req_per_s']} req/s, p50 {la['p50']} / p95 {la['p95']} ms, {lv['errors']} errors; "
                 f"{lv['server_cpu_ms_per_request']} CPU-ms/request, answers differing "
-                f"{lv['answers_differing_from_first_level']}",
-                "≥ 50 req/s at 4 clients, 0 errors" if lv["clients"] == 4 else "",
+                f"{lv['answers_differing_from_first_level']}"
+                + (
+                    f"; ceiling {lv['ceiling_req_per_s']} req/s (load generator {lv['loadgen_cpu_ms']} CPU-ms), "
+                    f"ratio **{lv['ceiling_ratio']}**"
+                    if "ceiling_ratio" in lv
+                    else ""
+                ),
+                "≥ 50 req/s and ≥ 0.85 of the ceiling at 4 clients, 0 errors" if lv["clients"] == 4 else "",
             )
         row("Server memory (bundled)", f"{sv['memory_mb'].get('VmRSS')} MB RSS", "")
     if "ray_ingest" in r:

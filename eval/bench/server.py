@@ -20,6 +20,26 @@ from . import ROOT
 from .common import child_env, log, pct, qa_command
 
 
+def cpu_ceiling(
+    cores: int, wall_s: float, loadgen_cpu_ms: float, server_cpu_ms_per_request: float, req_per_s: float
+) -> tuple[float | None, float | None]:
+    """The CPU-bound ceiling on req/s and the measured req/s as a share of it: (ceiling, ratio).
+
+    The cores give cores * 1000 CPU-ms per second of wall time; what the load generator used over
+    the same interval is not available to the server, and the rest divided by the server's CPU-ms
+    per request is the most requests per second the machine could answer. The ceiling is None
+    without a positive wall time and server cost; it is 0 when the load generator used all the
+    CPU (nothing left), and the ratio is then None rather than a division by zero.
+    """
+    if wall_s <= 0 or server_cpu_ms_per_request <= 0:
+        return None, None
+    left_ms_per_s = (cores * 1000 * wall_s - loadgen_cpu_ms) / wall_s
+    if left_ms_per_s <= 0:
+        return 0.0, None
+    ceiling = left_ms_per_s / server_cpu_ms_per_request
+    return ceiling, req_per_s / ceiling
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -172,13 +192,27 @@ def section_server(
         proc = psutil.Process(server.proc.pid)
         for n, c in enumerate(levels):
             qs = [spaced(g, 1 + n * rounds + r) for r in range(rounds) for g in gold]
+            # The load generator runs in this process (asyncio, no child processes), so its CPU is
+            # this process's CPU time, read over the same interval as the server's.
+            t0, own0 = time.perf_counter(), time.process_time()
             cpu0 = sum(proc.cpu_times()[:2])
             res = asyncio.run(_load(server.base, qs, c))
+            cpu1 = sum(proc.cpu_times()[:2])
+            own1, t1 = time.process_time(), time.perf_counter()
             # CPU seconds the server spent per request: unlike req/s, this barely depends on what
             # else the machine is running, and cores / cpu_per_request bounds the throughput.
-            cpu_ms = (sum(proc.cpu_times()[:2]) - cpu0) * 1000 / len(qs)
+            cpu_ms = (cpu1 - cpu0) * 1000 / len(qs)
+            cores = os.cpu_count() or 1
             res["server_cpu_ms_per_request"] = round(cpu_ms, 1)
-            res["bound_req_per_s_all_cores"] = round((os.cpu_count() or 1) * 1000 / max(cpu_ms, 1e-6), 1)
+            res["bound_req_per_s_all_cores"] = round(cores * 1000 / max(cpu_ms, 1e-6), 1)
+            loadgen_ms = (own1 - own0) * 1000
+            interval = t1 - t0
+            ceiling, ratio = cpu_ceiling(cores, interval, loadgen_ms, cpu_ms, res["req_per_s"])
+            res["cpu_interval_wall_s"] = round(interval, 2)
+            res["loadgen_cpu_ms"] = round(loadgen_ms, 1)
+            res["loadgen_cpu_ms_per_request"] = round(loadgen_ms / len(qs), 1)
+            res["ceiling_req_per_s"] = None if ceiling is None else round(ceiling, 1)
+            res["ceiling_ratio"] = None if ratio is None else round(ratio, 3)
             got = res.pop("answers")
             by_q = {i % len(gold): a for i, a in got.items()}
             if reference is None:
@@ -187,7 +221,8 @@ def section_server(
             out["levels"].append(res)
             log(
                 f"server: {c} clients {res['req_per_s']} req/s p50 {res['latency_ms'].get('p50')} ms "
-                f"errors {res['errors']}"
+                f"errors {res['errors']}, ceiling {res['ceiling_req_per_s']} req/s (ratio {res['ceiling_ratio']}, "
+                f"load generator {res['loadgen_cpu_ms_per_request']} CPU-ms/request)"
             )
         out["memory_mb"] = rss_of(server.proc.pid)
         return out
