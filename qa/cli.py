@@ -167,7 +167,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from qa.answerer.model import default_model_dir
-    from qa.training.train import run
+    from qa.training.train import run, run_stage2
 
     # Training runs for a long time: show its progress, line by line even when redirected to a file.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -181,10 +181,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     for p in data:
         if not p.exists():
             raise DocQAError(f"{p}: no such file or folder of training data.")
+    out = Path(args.out) if args.out else default_model_dir()
     try:
+        if args.stage2_only:
+            run_stage2(data, out, Path(args.model) if args.model else default_model_dir(), Path("build/train"))
+            return 0
         run(
             data,
-            Path(args.out) if args.out else default_model_dir(),
+            out,
             no_reader=args.no_reader,
             index_dir=Path(args.index) if args.index else None,
             scorer_questions=args.questions,
@@ -286,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-stage2",
         action="store_true",
         help="skip the second stage (the re-ranker trained on collections read end to end; about 20 minutes)",
+    )
+    sp.add_argument(
+        "--stage2-only",
+        action="store_true",
+        help="add the second stage to --model (or the shipped model), its reader and scorer kept as they are",
     )
     sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
     index_opt(sp)

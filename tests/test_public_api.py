@@ -36,6 +36,8 @@ CLI_COMMANDS = {
         "--questions",
         "--reader-questions",
         "--reader-precision",
+        "--no-stage2",
+        "--stage2-only",
         "--no-report",
         "--index",
         "--model",

@@ -55,3 +55,47 @@ def test_read_fit_and_ship_a_second_stage(tmp_path: Path, embedder: MiniLMEmbedd
 
     out = save_model(tmp_path / "model", default_model_dir() / READER_FILE, load_model().variants, {}, model)
     assert load_model(out).reranker is not None
+
+
+def test_stage2_only_keeps_the_first_stage_byte_for_byte(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from qa.answerer.model import RERANK_FILE, SCORER_FILE
+    from qa.training.train import run_stage2
+
+    colours = ["blue", "green", "red", "yellow", "white", "black"]
+    lines = []
+    # 125 articles go to the held-out sample and 200 to the development one (asked one question each);
+    # the second stage reads the rest.
+    for art in range(360):
+        colour = colours[art % len(colours)]
+        ctx = f"The flag of town number {art} is {colour}. Its river is called the Brook {art}."
+        for q, (question, answer) in enumerate(
+            [(f"What colour is the flag of town {art}?", colour), (f"What is the river of town {art} called?", "Brook")]
+        ):
+            lines.append(
+                {
+                    "id": f"nq-{art}-{q}",
+                    "context": ctx,
+                    "question": question,
+                    "answers": [{"text": answer, "start": ctx.index(answer)}],
+                    "source": "qed-nq",
+                    "title": f"Town {art}",
+                }
+            )
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    base = tmp_path / "base"
+    shutil.copytree(default_model_dir(), base)
+    (base / "scorer_train_ids.json").write_text(json.dumps([f"nq-{a}-0" for a in range(360)]))
+
+    out = run_stage2([pool], tmp_path / "out", base, tmp_path / "work", report=False)
+    model = load_model(out)
+    assert model.reranker is not None
+    for name in (READER_FILE, SCORER_FILE):
+        assert (out / name).read_bytes() == (base / name).read_bytes()
+    ids = json.loads((out / "stage2_train_ids.json").read_text())
+    assert ids and all(i.endswith("-1") for i in ids)  # only questions the first stage never saw
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stage2_questions"] == len(ids) and RERANK_FILE in manifest["files"]

@@ -283,7 +283,13 @@ def run(
     }
     reranker, stage2_ids = (
         _second_stage(
-            sp.train, reader_ids | {r.id for r in rest}, reader_onnx, variants, meta, work, embedder, heldout_report
+            sp.train,
+            reader_ids | {r.id for r in rest},
+            save_model(work / "stage1-model", reader_onnx, variants, meta),
+            meta,
+            work,
+            embedder,
+            heldout_report,
         )
         if stage2
         else (None, [])
@@ -305,22 +311,60 @@ def _write_ids(out: Path, reader: set[str], scorer: Sequence[str], stage2: Seque
             f.unlink()
 
 
+def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, report: bool = True) -> Path:
+    """Add a second stage to the model at `base_model` (its reader and first stage kept byte for
+    byte) and write the result to `out`: `qa train --stage2-only`."""
+    import shutil
+
+    from qa.answerer.model import MANIFEST, RERANK_FILE, load_model
+    from qa.answerer.rerank import RERANK_EXTRA
+    from qa.embed import MiniLMEmbedder
+    from qa.index.local import file_sha256
+
+    t0 = time.time()
+    records = list(read_records([p for p in data if _is_pool(p)]))
+    if not records:
+        raise ValueError("The second stage trains on pool-format files: none in " + ", ".join(map(str, data)) + ".")
+    load_model(base_model)  # checked before anything is read with it
+    manifest = json.loads((base_model / MANIFEST).read_text(encoding="utf-8"))
+    meta: dict[str, Any] = {"figures": dict(manifest.get("figures", {}))}
+    reranker, ids = _second_stage(
+        split(records).train, trained_ids(records, base_model), base_model, meta, work, MiniLMEmbedder(), report
+    )
+    if reranker is None:
+        raise ValueError("No training-split articles are left that the model never trained on.")
+    if out.resolve() != base_model.resolve():
+        out.mkdir(parents=True, exist_ok=True)
+        for f in base_model.iterdir():
+            if f.is_file() and f.name != RERANK_FILE:
+                shutil.copy2(f, out / f.name)
+    with (out / RERANK_FILE).open("wb") as fh:
+        pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    (out / "stage2_train_ids.json").write_text(json.dumps(sorted(ids)))
+    manifest["files"][RERANK_FILE] = file_sha256(out / RERANK_FILE)
+    manifest["rerank_features"] = list(RERANK_EXTRA)
+    manifest["stage2_questions"] = len(ids)
+    manifest["stage2_minutes"] = round((time.time() - t0) / 60, 1)
+    manifest["figures"] = meta["figures"]
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out} in {manifest['stage2_minutes']} min")
+    return out
+
+
 def _second_stage(
     train: Sequence[Record],
     seen: set[str],
-    reader_onnx: Path,
-    variants: dict[str, Any],
+    first: Path,
     meta: dict[str, Any],
     work: Path,
     embedder: Any,
     report: bool,
 ) -> tuple[Any, list[str]]:
-    """Fit the re-ranker on training-split articles read end to end by the first stage just fitted.
+    """Fit the re-ranker on training-split articles read end to end by the first stage at `first`.
 
     Returns the re-ranker (None when the data hold no such articles) and the ids it trained on; its
     figures on the development samples (when `report`) go into `meta`.
     """
-    from qa.answerer.model import save_model
     from qa.training import stage2 as s2
 
     train_samples, dev = s2.samples(train, seen)
@@ -328,7 +372,6 @@ def _second_stage(
     if not ids:
         log.info("second stage: no training-split articles left to read end to end; none trained")
         return None, []
-    first = save_model(work / "stage1-model", reader_onnx, variants, meta)
     reads = s2.read_samples(train_samples, work / "stage2", first, embedder)
     reranker = s2.fit_reranker(reads)
     print(f"[stage2] re-ranker fitted on {len(reads)} questions read end to end from {len(train_samples)} samples")
