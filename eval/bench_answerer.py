@@ -26,7 +26,14 @@ from qa.config import Settings  # noqa: E402
 from qa.embed import MiniLMEmbedder  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 
-VARIANTS = (("learned", "learned"), ("learned", "features"), ("learned", "reader"), ("rules", "learned"))
+# (answerer, scorer, second stage on): the second stage applies to the learned scorer of a model that has one.
+VARIANTS = (
+    ("learned", "learned", True),
+    ("learned", "learned", False),
+    ("learned", "features", False),
+    ("learned", "reader", False),
+    ("rules", "learned", False),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,18 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--passes", type=int, default=3)
     p.add_argument("--index", type=Path, default=None)
     p.add_argument("--gold", type=Path, default=ROOT / "eval" / "gold.jsonl")
+    p.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped one)")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     questions = [json.loads(line)["question"] for line in args.gold.read_text().splitlines() if line.strip()]
     embedder = MiniLMEmbedder()
     index = args.index or Path(tempfile.mkdtemp(prefix="bench-answerer-")) / "index"
-    base = Settings(index_dir=index)
+    base = Settings(index_dir=index, model_path=args.model)
     Pipeline(base, embedder=embedder).ingest(roots=[ROOT / "corpus"], reload=False)
     print(f"{len(questions)} questions, {args.passes} timed passes each, load {os.getloadavg()[0]:.2f}")
-    print("| answerer | scorer | total p50 ms | total p95 ms | answer p50 ms | answer p95 ms |")
-    print("|---|---|---|---|---|---|")
-    for answerer, scorer in VARIANTS:
+    print("| answerer | scorer | second stage | total p50 ms | total p95 ms | answer p50 ms | answer p95 ms |")
+    print("|---|---|---|---|---|---|---|")
+    for answerer, scorer, stage2 in VARIANTS:
         pipe = Pipeline(replace(base, answerer=answerer, scorer=scorer), embedder=embedder).load()
+        has_stage2 = getattr(pipe.live.answerer, "reranker", None) is not None
+        if stage2 and not has_stage2:
+            continue  # this model has no second stage: the next row is the same answerer
+        if has_stage2 and not stage2:
+            pipe.live.answerer.reranker = None  # type: ignore[union-attr]  # the first stage alone
         pipe.warm_up(background=False)
         for q in questions:
             pipe.ask(q)
@@ -59,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         t50, t95 = np.percentile(total, [50, 95])
         a50, a95 = np.percentile(ans, [50, 95])
         name = scorer if answerer == "learned" else "-"
-        print(f"| {answerer} | {name} | {t50:.1f} | {t95:.1f} | {a50:.1f} | {a95:.1f} |")
+        on = "on" if has_stage2 and stage2 else "off"
+        print(f"| {answerer} | {name} | {on} | {t50:.1f} | {t95:.1f} | {a50:.1f} | {a95:.1f} |")
     return 0
 
 

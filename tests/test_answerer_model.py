@@ -24,6 +24,7 @@ from qa.errors import ModelError
 def test_the_shipped_model_loads_with_its_variants() -> None:
     model = load_model()
     assert set(model.variants) == {"learned", "features", "reader"}
+    assert model.reranker is not None  # the second stage ships with it
     assert 0.0 < model.threshold < 1.0
     assert model.manifest["trained_on"]
     # Licence caveat (SOURCES.md): user-generated Reddit/Amazon text is never in the shipped model.
