@@ -39,9 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from qa.config import MAX_QUESTION_CHARS
 from qa.errors import DocQAError
-from qa.ingest import parse_document
 from qa.training.pool import DEV_SAMPLES, HELDOUT_SAMPLES, Record, dev_samples, read_records, split
-from qa.training.stage2 import doc_name
+from qa.training.stage2 import write_documents
 
 DOMAIN = "reddit-amazon"  # the held-out user-generated domain: split(records).domain
 SET_NAMES = (*HELDOUT_SAMPLES, DOMAIN)
@@ -91,24 +90,7 @@ def build_set(name: str, records: Sequence[Record], root: Path, contexts: Sequen
     Raises:
         DocQAError: a context would not come back from `qa ingest` as exactly itself (offsets would drift).
     """
-    docs_dir = root / "docs"
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    names: dict[str, str] = {}
-    for context in [*contexts, *(rec.context for rec in records)]:
-        if context not in names:
-            names[context] = doc_name(len(names), context)
-    for context, fname in names.items():
-        data = context.encode("utf-8")
-        # Ingest decodes and may strip a BOM or refuse NUL bytes: check now that the text survives as is.
-        if parse_document(fname, data).text != context:
-            raise DocQAError(f"{name}/{fname}: the context does not read back as exactly itself.")
-        path = docs_dir / fname
-        if not path.is_file() or path.read_bytes() != data:  # unchanged files keep their mtime
-            path.write_bytes(data)
-    keep = set(names.values())
-    for stale in docs_dir.iterdir():
-        if stale.name not in keep and stale.is_file():
-            stale.unlink()
+    names = write_documents([*contexts, *(rec.context for rec in records)], root / "docs")
     lines: list[dict[str, Any]] = []
     skipped: list[str] = []
     for rec in records:

@@ -14,6 +14,7 @@ import pytest
 from qa.evaluate import load_gold
 from qa.ingest import parse_document
 from qa.training.pool import Answer, Record
+from qa.training.stage2 import doc_name
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +50,7 @@ def _records() -> list[Record]:
 def test_build_set_documents_are_the_contexts(tmp_path: Path) -> None:
     built = H.build_set("s", _records(), tmp_path / "s")
     files = sorted((tmp_path / "s" / "docs").iterdir())
-    assert [f.name for f in files] == [H.doc_name(0, CTX_A), H.doc_name(1, CTX_B)]
+    assert [f.name for f in files] == [doc_name(0, CTX_A), doc_name(1, CTX_B)]
     assert all(re.fullmatch(r"\d{4}_[0-9a-f]{8}\.txt", f.name) for f in files)
     for f, ctx in zip(files, (CTX_A, CTX_B)):
         assert parse_document(f.name, f.read_bytes()).text == ctx  # what ingest stores: offsets stay exact
@@ -62,7 +63,7 @@ def test_build_set_gold_file(tmp_path: Path) -> None:
     gold = {g.id: g for g in load_gold(tmp_path / "s" / "gold.jsonl")}
     assert list(gold) == ["r1", "r2", "r3", "r4"]
     assert gold["r1"].answers == ("40 km", "40 km long")  # distinct texts, in order
-    assert gold["r1"].sources == (H.doc_name(0, CTX_A),) and gold["r2"].sources == (H.doc_name(1, CTX_B),)
+    assert gold["r1"].sources == (doc_name(0, CTX_A),) and gold["r2"].sources == (doc_name(1, CTX_B),)
     assert gold["r1"].kind == "policyqa" and gold["r1"].answerable
     assert gold["r4"].kind == "unanswerable" and not gold["r4"].answerable and gold["r4"].sources == ()
 
@@ -70,7 +71,7 @@ def test_build_set_gold_file(tmp_path: Path) -> None:
 def test_rebuild_removes_stale_documents(tmp_path: Path) -> None:
     H.build_set("s", _records(), tmp_path / "s")
     H.build_set("s", _records()[:1], tmp_path / "s")
-    assert [f.name for f in (tmp_path / "s" / "docs").iterdir()] == [H.doc_name(0, CTX_A)]
+    assert [f.name for f in (tmp_path / "s" / "docs").iterdir()] == [doc_name(0, CTX_A)]
 
 
 def test_build_set_refuses_a_context_ingest_would_change(tmp_path: Path) -> None:

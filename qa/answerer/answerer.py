@@ -50,7 +50,6 @@ class LearnedAnswerer:
         model: AnswererModel,
         abstain_threshold: float | None = None,
         scorer: str = "learned",
-        rerank: bool = True,
     ) -> None:
         self.data = data
         self.state = AnswerState(data, embedder)
@@ -59,7 +58,7 @@ class LearnedAnswerer:
         self.scorer: Scorer = get_scorer(scorer, self.variant.scorer)
         self.threshold = self.variant.threshold if abstain_threshold is None else abstain_threshold
         # The second stage was trained on the learned scorer's rankings; other scorers go without it.
-        self.reranker = model.reranker if scorer == "learned" and rerank else None
+        self.reranker = model.reranker if scorer == "learned" else None
 
     def warm_up(self) -> int:
         return self.state.warm_up()

@@ -89,13 +89,8 @@ def save_model(
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-    files = [READER_FILE, SCORER_FILE]
     rerank_file = out / RERANK_FILE
-    if reranker is not None:
-        with rerank_file.open("wb") as fh:
-            pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        files.append(RERANK_FILE)
-    elif rerank_file.exists():
+    if rerank_file.exists():
         rerank_file.unlink()  # left from an older model in this folder: it would not match this scorer
     import sklearn
 
@@ -105,12 +100,27 @@ def save_model(
         "noanswer_features": list(NOANSWER_FEATURES),
         "thresholds": {name: v.threshold for name, v in variants.items()},
         "sklearn": sklearn.__version__,
-        **({"rerank_features": list(RERANK_EXTRA)} if reranker is not None else {}),
-        "files": {name: file_sha256(out / name) for name in files},
+        "files": {name: file_sha256(out / name) for name in (READER_FILE, SCORER_FILE)},
         **meta,
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return out
+    _write_manifest(out, manifest)
+    return out if reranker is None else add_reranker(out, reranker, {})
+
+
+def add_reranker(folder: Path, reranker: Any, meta: dict[str, Any]) -> Path:
+    """Put a second stage into the model folder `folder`: `rerank.pkl` written, and the manifest given
+    its checksum, the features it reads and `meta`; the other files are left as they are."""
+    with (folder / RERANK_FILE).open("wb") as fh:
+        pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"][RERANK_FILE] = file_sha256(folder / RERANK_FILE)
+    manifest["rerank_features"] = list(RERANK_EXTRA)
+    _write_manifest(folder, {**manifest, **meta})
+    return folder
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 _cache: dict[Path, AnswererModel] = {}

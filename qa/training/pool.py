@@ -159,50 +159,62 @@ def dev_samples(
     """`DEV_SAMPLES` (or `samples`) from the training split: whole articles (a slice of their contexts, as
     for the held-out samples), their contexts all ingested, asked only the questions whose ids are not in
     `seen`; articles in `exclude_groups` are left alone."""
-    by_group: dict[str, list[Record]] = defaultdict(list)
-    for r in train:
-        by_group[r.group].append(r)
+    by_group = _by_group(train)
     taken: set[str] = set(exclude_groups)
-    out: dict[str, DevSample] = {}
-    for name, (sources, want) in (DEV_SAMPLES if samples is None else samples).items():
-        groups = sorted((g for g in by_group if g.split("\x00")[0] in sources), key=lambda g: _rank("dev\x00" + g))
-        questions: list[Record] = []
-        contexts: list[str] = []
-        for g in groups:
-            if len(questions) >= want:
-                break
-            if g in taken:
-                continue
-            keep = sorted({r.context for r in by_group[g]}, key=_rank)[:contexts_per_article]
-            asked = [r for r in by_group[g] if r.context in set(keep) and r.id not in seen]
-            if not asked:
-                continue
-            taken.add(g)
-            contexts.extend(keep)
-            questions.extend(asked)
-        out[name] = DevSample(tuple(questions), tuple(contexts))
-    return out
+    return {
+        name: _take_articles(by_group, sources, want, "dev\x00", taken, seen, contexts_per_article)
+        for name, (sources, want) in (DEV_SAMPLES if samples is None else samples).items()
+    }
+
+
+def _by_group(records: Iterable[Record]) -> dict[str, list[Record]]:
+    by_group: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_group[r.group].append(r)
+    return by_group
+
+
+def _take_articles(
+    by_group: dict[str, list[Record]],
+    sources: frozenset[str],
+    want: int,
+    salt: str,
+    taken: set[str],
+    seen: Set[str] = frozenset(),
+    contexts_per_article: int = 12,
+) -> DevSample:
+    """Whole articles of `sources`, in a fixed hash order (`salt` gives another), until `want` questions
+    whose ids are not in `seen`; articles in `taken` are skipped, and the ones taken are added to it.
+
+    Very large articles would swamp a sample: each gives a deterministic slice of its contexts.
+    """
+    groups = sorted((g for g in by_group if g.split("\x00")[0] in sources), key=lambda g: _rank(salt + g))
+    questions: list[Record] = []
+    contexts: list[str] = []
+    for g in groups:
+        if len(questions) >= want:
+            break
+        if g in taken:
+            continue
+        keep = sorted({r.context for r in by_group[g]}, key=_rank)[:contexts_per_article]
+        kept = set(keep)
+        asked = [r for r in by_group[g] if r.context in kept and r.id not in seen]
+        if not asked:
+            continue
+        taken.add(g)
+        contexts.extend(keep)
+        questions.extend(asked)
+    return DevSample(tuple(questions), tuple(contexts))
 
 
 def split(records: Sequence[Record]) -> Split:
     """The fixed split: held-out articles per sample, the held-out domain, and the shippable rest."""
-    by_group: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        by_group[r.group].append(r)
+    by_group = _by_group(records)
     taken: set[str] = set()
-    heldout: dict[str, tuple[Record, ...]] = {}
-    for name, (sources, want) in HELDOUT_SAMPLES.items():
-        groups = sorted((g for g in by_group if g.split("\x00")[0] in sources), key=_rank)
-        picked: list[Record] = []
-        for g in groups:
-            if len(picked) >= want:
-                break
-            # Very large articles would swamp a sample: take a deterministic slice of their contexts.
-            contexts = sorted({r.context for r in by_group[g]}, key=_rank)[:12]
-            keep = set(contexts)
-            picked.extend(r for r in by_group[g] if r.context in keep)
-            taken.add(g)
-        heldout[name] = tuple(picked)
+    heldout = {
+        name: _take_articles(by_group, sources, want, "", taken).questions
+        for name, (sources, want) in HELDOUT_SAMPLES.items()
+    }
     domain_all = [r for r in records if r.source in HELDOUT_DOMAIN_SOURCES]
     per_context: dict[str, int] = defaultdict(int)
     for r in domain_all:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ import numpy as np
 from qa.answerer.answerer import LearnedAnswerer
 from qa.answerer.rerank import RERANK_CATEGORICAL, rerank_matrix
 from qa.config import Settings
+from qa.errors import DocQAError
+from qa.ingest import parse_document
 from qa.metrics import f1_score, sentence_contains_answer
 from qa.training.pool import STAGE2_SAMPLES, DevSample, Record, dev_samples
 
@@ -44,20 +46,32 @@ class Read2:
     sentence_ok: np.ndarray
 
 
-def write_documents(sample: DevSample, docs_dir: Path) -> None:
-    """One .txt per context (its text exactly the context); files of an older build are removed."""
+def write_documents(contexts: Iterable[str], docs_dir: Path) -> dict[str, str]:
+    """One .txt per distinct context, its text exactly the context, named by `doc_name` in first-seen
+    order; returns context -> file name. Files of an older build are removed, unchanged ones kept as
+    they are (their mtime too).
+
+    Raises:
+        DocQAError: a context would not come back from `qa ingest` as exactly itself (offsets would drift).
+    """
     docs_dir.mkdir(parents=True, exist_ok=True)
-    contexts = list(dict.fromkeys([*sample.contexts, *(q.context for q in sample.questions)]))
-    keep = set()
-    for i, context in enumerate(contexts):
-        path = docs_dir / doc_name(i, context)
-        keep.add(path.name)
+    names: dict[str, str] = {}
+    for context in contexts:
+        if context not in names:
+            names[context] = doc_name(len(names), context)
+    for context, fname in names.items():
         data = context.encode("utf-8")
+        # Ingest decodes and may strip a BOM or refuse NUL bytes: check now that the text survives as is.
+        if parse_document(fname, data).text != context:
+            raise DocQAError(f"{docs_dir.parent.name}/{fname}: the context does not read back as exactly itself.")
+        path = docs_dir / fname
         if not path.is_file() or path.read_bytes() != data:
             path.write_bytes(data)
+    keep = set(names.values())
     for stale in docs_dir.iterdir():
         if stale.name not in keep and stale.is_file():
             stale.unlink()
+    return names
 
 
 def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[Read2]:
@@ -71,7 +85,7 @@ def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, emb
             continue
         t0 = time.time()
         root = work / name
-        write_documents(sample, root / "docs")
+        write_documents([*sample.contexts, *(q.context for q in sample.questions)], root / "docs")
         settings = replace(Settings(), index_dir=root / "index", model_path=model_dir, abstain_threshold=0.0)
         update_index(settings, embedder, roots=[root / "docs"])
         pipe = Pipeline(settings, embedder=embedder).load()

@@ -316,10 +316,8 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
     byte) and write the result to `out`: `qa train --stage2-only`."""
     import shutil
 
-    from qa.answerer.model import MANIFEST, RERANK_FILE, load_model
-    from qa.answerer.rerank import RERANK_EXTRA
+    from qa.answerer.model import MANIFEST, RERANK_FILE, add_reranker, load_model
     from qa.embed import MiniLMEmbedder
-    from qa.index.local import file_sha256
 
     t0 = time.time()
     records = list(read_records([p for p in data if _is_pool(p)]))
@@ -338,16 +336,11 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
         for f in base_model.iterdir():
             if f.is_file() and f.name != RERANK_FILE:
                 shutil.copy2(f, out / f.name)
-    with (out / RERANK_FILE).open("wb") as fh:
-        pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
     (out / "stage2_train_ids.json").write_text(json.dumps(sorted(ids)))
-    manifest["files"][RERANK_FILE] = file_sha256(out / RERANK_FILE)
-    manifest["rerank_features"] = list(RERANK_EXTRA)
-    manifest["stage2_questions"] = len(ids)
-    manifest["stage2_minutes"] = round((time.time() - t0) / 60, 1)
-    manifest["figures"] = meta["figures"]
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out} in {manifest['stage2_minutes']} min")
+    minutes = round((time.time() - t0) / 60, 1)
+    meta.update(stage2_minutes=minutes)
+    add_reranker(out, reranker, meta)
+    print(f"wrote {out} in {minutes} min")
     return out
 
 
