@@ -17,7 +17,15 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float | None], str, flo
     ("server req/s at 4 clients", "req/s", lambda r: _level(r, 4, "req_per_s"), ">=", 50),
     ("server req/s at 4 clients / CPU-bound ceiling", "", lambda r: _level(r, 4, "ceiling_ratio"), ">=", 0.85),
     ("server errors (all levels)", "", lambda r: sum(lv["errors"] for lv in r["server"]["levels"]), "<=", 0),
-    ("ingestion time / raw encode", "x", lambda r: r["ingest"]["ratio_ingest_to_raw"], "<=", 1.3),
+    ("ingestion time / raw encode", "x", lambda r: r["ingest"]["ratio_ingest_to_raw"], "<=", 1.3),  # passages only
+    # What the issue's target counts: ingest embeds sentences too (runs before 5 Dec 2026 lack it).
+    (
+        "ingestion time / raw encode of passages and sentences",
+        "x",
+        lambda r: r["ingest"]["ratio_ingest_to_embedding"],
+        "<=",
+        1.3,
+    ),
     ("re-ingest unchanged 10k (qa ingest)", "s", lambda r: r["reingest_10k"]["command_s"], "<", 5),
     (
         "1M query p50, new question (in process)",
@@ -50,6 +58,17 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float | None], str, flo
     ),
     ("1M cold start", "s", lambda r: _scale(r, "1m", lambda s: s["cold_start"]["median_s"]), "<=", 15),
 ]
+
+
+def _ingest_ratio(g: dict[str, Any]) -> str:
+    """The target's ratio (against embedding passages and sentences) where the run measured it."""
+    passages = f"raw encode {g['raw_encode_passages_per_s']} passages/s"
+    if "ratio_ingest_to_embedding" not in g:  # a run from before sentences were counted
+        return f"{passages}; ratio **{g['ratio_ingest_to_raw']}×** (target ≤ 1.3×)"
+    return (
+        f"{passages} + {g['sentences']} sentences in {g['raw_encode_sentences_s']} s; ratio "
+        f"**{g['ratio_ingest_to_embedding']}×** (target ≤ 1.3×; {g['ratio_ingest_to_raw']}× passages alone)"
+    )
 
 
 def _level(r: dict[str, Any], clients: int, key: str) -> float | None:
@@ -207,8 +226,7 @@ def render(r: dict[str, Any]) -> str:  # noqa: C901 - one flat section per bench
         row(
             f"Ingestion, {g['passages']} new passages, end to end",
             f"{g['ingest_passages_per_s']} passages/s ({g['ingest_s']} s)",
-            f"raw encode {g['raw_encode_passages_per_s']} passages/s; ratio "
-            f"**{g['ratio_ingest_to_raw']}×** (target ≤ 1.3×)",
+            _ingest_ratio(g),
         )
         row(
             "… stages (s)",

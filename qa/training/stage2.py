@@ -21,6 +21,7 @@ import numpy as np
 
 from qa.answerer.answerer import LearnedAnswerer
 from qa.answerer.rerank import RERANK_CATEGORICAL, rerank_matrix
+from qa.answerer.scorer import confidence, noanswer_vector
 from qa.config import Settings
 from qa.errors import DocQAError
 from qa.ingest import parse_document
@@ -44,6 +45,8 @@ class Read2:
     x: np.ndarray
     f1: np.ndarray
     sentence_ok: np.ndarray
+    conf: float = float("nan")  # the first stage's confidence (its no-answer model)
+    na: np.ndarray | None = None  # what that no-answer model reads (`scorer.noanswer_vector`)
 
 
 def write_documents(contexts: Iterable[str], docs_dir: Path) -> dict[str, str]:
@@ -99,14 +102,16 @@ def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, emb
             first = answerer.first_stage(q.question, hits)
             if first is None:
                 continue
-            ranked = first[2]
+            pq, reading, ranked = first
             x = rerank_matrix(ranked, texts)
+            na = np.asarray(noanswer_vector(reading, ranked, pq, texts), np.float32)
+            conf = confidence(answerer.variant.noanswer, reading, ranked, pq, texts, answerer.model.noanswer_columns)
             golds = [a.text for a in q.answers]
             spans = [s.cand for s in ranked[: len(x)]]
             f1 = [f1_score(texts[c.doc][c.start : c.end], golds) if golds else 0.0 for c in spans]
             sents = [texts[c.doc][c.sent_start : c.sent_end] for c in spans]
             ok = [bool(golds) and sentence_contains_answer(t, golds) for t in sents]
-            out.append(Read2(name, q.answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool)))
+            out.append(Read2(name, q.answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool), conf, na))
         log.info("%s: read %d questions end to end (%.1f min)", name, len(sample.questions), (time.time() - t0) / 60)
     return out
 
