@@ -127,3 +127,24 @@ def test_a_model_with_a_second_stage_saves_loads_and_is_checked(tmp_path: Path) 
     _edit_manifest(edited, rerank_features=["score", "tomorrows_weather"])
     with pytest.raises(ModelError, match="re-ranker trained on other features.*qa train"):
         load_model(edited)
+
+
+def test_a_second_stage_brings_its_own_threshold(tmp_path: Path) -> None:
+    """The threshold chosen end to end with a second stage is the one the model abstains below;
+    a new second stage without one drops the old one rather than keep a threshold chosen for another."""
+    from qa.answerer.model import add_reranker
+
+    shipped = load_model()
+    first_stage = {name: v.threshold for name, v in shipped.variants.items()}
+    out = tmp_path / "with-threshold"
+    save_model(out, default_model_dir() / READER_FILE, shipped.variants, {"stage2_threshold": 0.123}, _tiny_reranker())
+    model = load_model(out)
+    assert model.threshold == 0.123 and model.manifest["stage2_threshold"] == 0.123
+    # Only the learned scorer, which the second stage re-ranks, takes it.
+    assert model.variants["features"].threshold == first_stage["features"]
+
+    replaced = tmp_path / "replaced"
+    shutil.copytree(out, replaced)
+    add_reranker(replaced, _tiny_reranker(), {})
+    assert "stage2_threshold" not in json.loads((replaced / MANIFEST).read_text())
+    assert load_model(replaced).threshold == shipped.variants["learned"].threshold  # as pickled by save_model

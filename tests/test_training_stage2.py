@@ -12,7 +12,7 @@ from qa.answerer.rerank import RERANK_EXTRA
 from qa.embed import MiniLMEmbedder
 from qa.evaluate import load_gold
 from qa.training.pool import Answer, DevSample, Record
-from qa.training.stage2 import compare, fit_reranker, read_samples
+from qa.training.stage2 import Read2, choose_threshold, compare, fit_reranker, read_samples
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,3 +99,47 @@ def test_stage2_only_keeps_the_first_stage_byte_for_byte(tmp_path: Path) -> None
     assert ids and all(i.endswith("-1") for i in ids)  # only questions the first stage never saw
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage2_questions"] == len(ids) and RERANK_FILE in manifest["files"]
+
+
+def test_a_new_second_stage_may_read_what_the_old_one_trained_on(tmp_path: Path) -> None:
+    """`qa train --stage2-only` replaces the second stage: its questions are not the new model's."""
+    import json
+
+    from qa.training.train import trained_ids
+
+    for name, ids in (("reader", ["a"]), ("scorer", ["b"]), ("stage2", ["c"])):
+        (tmp_path / f"{name}_train_ids.json").write_text(json.dumps(ids))
+    assert trained_ids([], tmp_path) == {"a", "b", "c"}
+    assert trained_ids([], tmp_path, second_stage=False) == {"a", "b"}
+
+
+class _Identity:
+    """A 're-ranker' whose prediction is the first column: the order given."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return x[:, 0]
+
+
+def _read(sample: str, answerable: bool, conf: float, f1: float) -> Read2:
+    x = np.asarray([[1.0], [0.0]], np.float32)
+    return Read2(sample, answerable, x, np.asarray([f1, 0.0], np.float32), np.asarray([f1 > 0, False]), conf)
+
+
+def test_the_threshold_bounds_false_abstain_in_every_sample() -> None:
+    # Sample "a": right answers at confidence 0.4-0.67, unanswerable questions at 0.2-0.335.
+    # Sample "b": a domain where the model is unsure of everything: right answers at 0.1-0.19.
+    reads = [_read("a", True, 0.4 + 0.03 * i, 1.0) for i in range(10)]
+    reads += [_read("a", False, 0.2 + 0.015 * i, 0.0) for i in range(10)]
+    reads += [_read("b", True, 0.1 + 0.01 * i, 1.0) for i in range(10)]
+    offtopic = [0.01] * 10
+    t, at = choose_threshold(reads, _Identity(), offtopic)
+    # Without sample "b" the best threshold would be 0.34 (every unanswerable one abstains, no answer is
+    # lost); "b" may lose at most 2 of its 10 answers, so the threshold stays at or below 0.12.
+    assert t is not None and t <= 0.12
+    assert at["b"]["false_abstain"] <= 0.2 and at["off-topic"]["noanswer_accuracy"] == 1.0
+    t_a, at_a = choose_threshold([r for r in reads if r.sample == "a"], _Identity(), offtopic)
+    assert t_a == 0.34 and at_a["a"]["noanswer_accuracy"] == 1.0 and at_a["a"]["false_abstain"] == 0.0
+    # The score counts the re-ranked answer's F1: a wrong top answer scores 0 even when answered.
+    assert at_a["a"]["f1"] == 1.0
+    # Nothing meets the bound: no threshold rather than a bad one.
+    assert choose_threshold(reads, _Identity(), offtopic, grid=(0.5,)) == (None, {})

@@ -104,7 +104,9 @@ def save_model(
         **meta,
     }
     _write_manifest(out, manifest)
-    return out if reranker is None else add_reranker(out, reranker, {})
+    if reranker is None:
+        return out
+    return add_reranker(out, reranker, {k: meta[k] for k in ("stage2_threshold",) if k in meta})
 
 
 def add_reranker(folder: Path, reranker: Any, meta: dict[str, Any]) -> Path:
@@ -113,6 +115,7 @@ def add_reranker(folder: Path, reranker: Any, meta: dict[str, Any]) -> Path:
     with (folder / RERANK_FILE).open("wb") as fh:
         pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest.pop("stage2_threshold", None)  # chosen for the second stage replaced here; `meta` gives this one's
     manifest["files"][RERANK_FILE] = file_sha256(folder / RERANK_FILE)
     manifest["rerank_features"] = list(RERANK_EXTRA)
     _write_manifest(folder, {**manifest, **meta})
@@ -187,4 +190,9 @@ def _load(folder: Path, threads: int) -> AnswererModel:
             raise ModelError(f"The answerer model at {folder} has a re-ranker trained on other features. {_FIX}")
         with (folder / RERANK_FILE).open("rb") as fh:
             reranker = Reranker(flatten(pickle.load(fh)))  # noqa: S301 - checked against the manifest above
+        if manifest.get("stage2_threshold") is not None:
+            # Chosen end to end with this second stage (`training.stage2.choose_threshold`); the
+            # scorer's own was chosen with the paragraph given.
+            learned = variants["learned"]
+            variants["learned"] = Variant(learned.scorer, learned.noanswer, float(manifest["stage2_threshold"]))
     return AnswererModel(folder, reader, variants, manifest, tuple(columns), reranker)

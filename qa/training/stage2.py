@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import time
 from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, replace
@@ -77,35 +78,51 @@ def write_documents(contexts: Iterable[str], docs_dir: Path) -> dict[str, str]:
     return names
 
 
-def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[Read2]:
-    """Ingest each sample into `work/<name>/index` and read every question with the model at `model_dir`."""
+def _open(name: str, sample: DevSample, work: Path, model_dir: Path, embedder: Any) -> Any:
+    """The sample's documents ingested into `work/<name>/index` (kept: a second run only checks them)
+    and loaded with the model at `model_dir`, abstaining never: its live state."""
     from qa.indexer import update_index
     from qa.pipeline import Pipeline
 
+    root = work / name
+    write_documents([*sample.contexts, *(q.context for q in sample.questions)], root / "docs")
+    settings = replace(Settings(), index_dir=root / "index", model_path=model_dir, abstain_threshold=0.0)
+    update_index(settings, embedder, roots=[root / "docs"])
+    live = Pipeline(settings, embedder=embedder).load().live
+    if not isinstance(live.answerer, LearnedAnswerer):
+        raise TypeError(f"the second stage reads with the learned answerer, not {type(live.answerer).__name__}")
+    return live
+
+
+def _first(live: Any, question: str) -> tuple[Any, Any, Any, float] | None:
+    """(parsed question, reading, ranked candidates, the first stage's confidence), None if nothing was read."""
+    settings = Settings()
+    answerer = live.answerer
+    hits = live.retriever.search(question, k=max(settings.k, settings.answer_depth)).hits
+    first = answerer.first_stage(question, hits)
+    if first is None:
+        return None
+    pq, reading, ranked = first
+    conf = confidence(answerer.variant.noanswer, reading, ranked, pq, live.data.texts, answerer.model.noanswer_columns)
+    return pq, reading, ranked, conf
+
+
+def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[Read2]:
+    """Ingest each sample into `work/<name>/index` and read every question with the model at `model_dir`."""
     out: list[Read2] = []
     for name, sample in samples.items():
         if not sample.questions:
             continue
         t0 = time.time()
-        root = work / name
-        write_documents([*sample.contexts, *(q.context for q in sample.questions)], root / "docs")
-        settings = replace(Settings(), index_dir=root / "index", model_path=model_dir, abstain_threshold=0.0)
-        update_index(settings, embedder, roots=[root / "docs"])
-        pipe = Pipeline(settings, embedder=embedder).load()
-        live = pipe.live
-        answerer = live.answerer
-        if not isinstance(answerer, LearnedAnswerer):
-            raise TypeError(f"the second stage reads with the learned answerer, not {type(answerer).__name__}")
+        live = _open(name, sample, work, model_dir, embedder)
         texts = live.data.texts
         for q in sample.questions:
-            hits = live.retriever.search(q.question, k=max(settings.k, settings.answer_depth)).hits
-            first = answerer.first_stage(q.question, hits)
+            first = _first(live, q.question)
             if first is None:
                 continue
-            pq, reading, ranked = first
+            pq, reading, ranked, conf = first
             x = rerank_matrix(ranked, texts)
             na = np.asarray(noanswer_vector(reading, ranked, pq, texts), np.float32)
-            conf = confidence(answerer.variant.noanswer, reading, ranked, pq, texts, answerer.model.noanswer_columns)
             golds = [a.text for a in q.answers]
             spans = [s.cand for s in ranked[: len(x)]]
             f1 = [f1_score(texts[c.doc][c.start : c.end], golds) if golds else 0.0 for c in spans]
@@ -114,6 +131,82 @@ def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, emb
             out.append(Read2(name, q.answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool), conf, na))
         log.info("%s: read %d questions end to end (%.1f min)", name, len(sample.questions), (time.time() - t0) / 60)
     return out
+
+
+def offtopic_confidences(
+    samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any, per_sample: int = 12, seed: int = 0
+) -> list[float]:
+    """The first stage's confidence on off-topic questions: each sample's collection asked
+    `per_sample` questions of every other sample (other articles, often another domain), which it
+    cannot answer. A user asks such questions too; the unanswerable questions of the pool are all
+    written against their own paragraph, so without these the threshold would never see one."""
+    rng = random.Random(seed)
+    names = [n for n, s in samples.items() if s.questions]
+    asked = {n: [q.question for q in samples[n].questions] for n in names}
+    out: list[float] = []
+    for name in names:
+        live = _open(name, samples[name], work, model_dir, embedder)
+        for other in names:
+            if other == name:
+                continue
+            for question in rng.sample(asked[other], min(per_sample, len(asked[other]))):
+                first = _first(live, question)
+                out.append(0.0 if first is None else first[3])
+    return out
+
+
+def choose_threshold(
+    reads: Sequence[Read2],
+    reranker: Any,
+    offtopic: Sequence[float],
+    max_false_abstain: float = 0.20,
+    grid: Sequence[float] = tuple(round(0.05 + 0.01 * i, 2) for i in range(46)),
+) -> tuple[float | None, dict[str, dict[str, float]]]:
+    """The abstain threshold on the first stage's confidence for a model with this second stage.
+
+    Chosen end to end, on collections read the way a user's are: the best mean, over the samples
+    and the off-topic questions as one more set, of each set's score where an answered question
+    scores the re-ranked answer's F1, a right abstention 1 and a wrong one 0; among the thresholds
+    that keep false-abstain ≤ `max_false_abstain` on every sample (an assistant that turns away a
+    fifth of one domain's answerable questions fails its users there). Returns (None, {}) when no
+    threshold does, and each set's figures at the one chosen.
+    """
+    rows = [r for r in reads if len(r.x)]
+    if not rows:
+        return None, {}
+    conf = np.asarray([r.conf for r in rows], np.float64)
+    answerable = np.asarray([r.answerable for r in rows], bool)
+    f1 = np.asarray([float(r.f1[int(np.argmax(reranker.predict(r.x)))]) for r in rows], np.float64)
+    sample = np.asarray([r.sample for r in rows])
+    off = np.asarray(offtopic, np.float64)
+
+    def figures(t: float) -> dict[str, dict[str, float]]:
+        keep = conf >= t
+        out: dict[str, dict[str, float]] = {}
+        for name in dict.fromkeys(sample.tolist()):
+            m = sample == name
+            a, u = m & answerable, m & ~answerable
+            out[name] = {
+                "score": float(np.where(answerable, f1 * keep, ~keep)[m].mean()),
+                "f1": float((f1 * keep)[a].mean()) if a.any() else float("nan"),
+                "false_abstain": float((~keep)[a].mean()) if a.any() else 0.0,
+                **({"noanswer_accuracy": float((~keep)[u].mean())} if u.any() else {}),
+            }
+        if len(off):
+            out["off-topic"] = {"score": float((off < t).mean()), "noanswer_accuracy": float((off < t).mean())}
+        return out
+
+    best: tuple[float, float] | None = None
+    for t in grid:
+        f = figures(t)
+        if max(v.get("false_abstain", 0.0) for v in f.values()) > max_false_abstain:
+            continue
+        mean = float(np.mean([v["score"] for v in f.values()]))
+        if best is None or mean > best[1] + 1e-12:
+            best = (float(t), mean)
+    if best is None:
+        return None, {}
+    return best[0], figures(best[0])
 
 
 def fit_reranker(reads: Sequence[Read2], seed: int = 0) -> Any:

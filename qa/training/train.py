@@ -109,8 +109,9 @@ def scorer_sample(
     return chosen, natural
 
 
-def trained_ids(records: Sequence[Record], model_dir: Path) -> set[str]:
-    """Ids of the pool questions the model in `model_dir` trained on (reader, scorer and no-answer model).
+def trained_ids(records: Sequence[Record], model_dir: Path, second_stage: bool = True) -> set[str]:
+    """Ids of the pool questions the model in `model_dir` trained on (reader, scorer and no-answer
+    model, and its second stage unless `second_stage` is False: a new second stage replaces it).
 
     The scorer's sample is stored by models trained since it was (`scorer_train_ids.json`); for older
     ones it is drawn again the way `run` drew it with the shipped recipe, from the same pool.
@@ -121,7 +122,7 @@ def trained_ids(records: Sequence[Record], model_dir: Path) -> set[str]:
         return set(json.loads(f.read_text())) if f.is_file() else set()
 
     reader_ids = ids("reader_train_ids.json")
-    later = ids("stage2_train_ids.json")
+    later = ids("stage2_train_ids.json") if second_stage else set()
     if (model_dir / "scorer_train_ids.json").is_file():
         return reader_ids | ids("scorer_train_ids.json") | later
     manifest = json.loads((model_dir / "manifest.json").read_text())
@@ -327,7 +328,13 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
     manifest = json.loads((base_model / MANIFEST).read_text(encoding="utf-8"))
     meta: dict[str, Any] = {"figures": dict(manifest.get("figures", {}))}
     reranker, ids = _second_stage(
-        split(records).train, trained_ids(records, base_model), base_model, meta, work, MiniLMEmbedder(), report
+        split(records).train,
+        trained_ids(records, base_model, second_stage=False),
+        base_model,
+        meta,
+        work,
+        MiniLMEmbedder(),
+        report,
     )
     if reranker is None:
         raise ValueError("No training-split articles are left that the model never trained on.")
@@ -370,12 +377,26 @@ def _second_stage(
     print(f"[stage2] re-ranker fitted on {len(reads)} questions read end to end from {len(train_samples)} samples")
     figures: dict[str, Any] = {}
     if report:
-        figures = s2.compare(s2.read_samples(dev, work / "dev", first, embedder), reranker)
+        dev_reads = s2.read_samples(dev, work / "dev", first, embedder)
+        figures = s2.compare(dev_reads, reranker)
         for name, f in figures.items():
             print(
                 f"[stage2] {name} (end to end, every question answered): F1 {f['f1_first']:.3f} -> {f['f1']:.3f}, "
                 f"sentence accuracy {f['sentence_first']:.3f} -> {f['sentence']:.3f} ({int(f['questions'])} questions)"
             )
+        offtopic = s2.offtopic_confidences(dev, work / "dev", first, embedder)
+        threshold, at = s2.choose_threshold(dev_reads, reranker, offtopic)
+        if threshold is not None:
+            # With a second stage the model abstains below this one (`model.load_model`), not the
+            # first stage's, which was chosen with the paragraph given and no retrieval.
+            meta["stage2_threshold"] = threshold
+            meta["figures"]["stage2_threshold"] = at
+            print(
+                f"[stage2] threshold {threshold:.2f} (chosen on the development samples and {len(offtopic)} off-topic "
+                "questions, end to end: best mean score with false-abstain <= 0.20 on every sample)"
+            )
+            for name, f in at.items():
+                print(f"[stage2]   {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in f.items()))
     meta["stage2_questions"] = len(ids)
     meta["figures"]["stage2"] = figures
     return reranker, ids
