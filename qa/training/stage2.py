@@ -155,12 +155,16 @@ def offtopic_confidences(
     return out
 
 
+# The thresholds tried: 0.05 to 0.50 by 0.01 (the no-answer model's probabilities).
+THRESHOLD_GRID = tuple(round(0.05 + 0.01 * n, 2) for n in range(46))
+
+
 def choose_threshold(
     reads: Sequence[Read2],
     reranker: Any,
     offtopic: Sequence[float],
     max_false_abstain: float = 0.20,
-    grid: Sequence[float] = tuple(round(0.05 + 0.01 * i, 2) for i in range(46)),
+    grid: Sequence[float] = THRESHOLD_GRID,
 ) -> tuple[float | None, dict[str, dict[str, float]]]:
     """The abstain threshold on the first stage's confidence for a model with this second stage.
 
