@@ -48,6 +48,9 @@ TARGETS: list[tuple[str, str, Callable[[dict[str, Any]], float | None], str, flo
         "<=",
         50,
     ),
+    # With stored sentence vectors a new question should cost what a repeated one does.
+    ("100k new / repeated question p50", "x", lambda r: _new_over_repeated(r, "100k"), "<=", 1.2),
+    ("1M new / repeated question p50", "x", lambda r: _new_over_repeated(r, "1m"), "<=", 1.2),
     ("1M recall@10 vs exact", "", lambda r: _scale(r, "1m", lambda s: s["vectors"]["recall_at_10"]), ">=", 0.95),
     (
         "1M serving memory (RSS)",
@@ -84,6 +87,13 @@ def _scale(r: dict[str, Any], name: str, get: Callable[[dict[str, Any]], float])
         return float(get(s)) if s else None
     except (KeyError, TypeError):
         return None
+
+
+def _new_over_repeated(r: dict[str, Any], name: str) -> float | None:
+    """First-pass (new question) p50 over the steady (repeated) p50, measured in the same run."""
+    first = _scale(r, name, lambda s: s["first_pass_ms"]["total"]["p50"])
+    steady = _scale(r, name, lambda s: s["steady_ms"]["total"]["p50"])
+    return None if first is None or not steady else round(first / steady, 3)
 
 
 def _gb(x: float) -> str:
