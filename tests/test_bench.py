@@ -135,3 +135,14 @@ def test_new_over_repeated_question_ratio() -> None:
     assert got["1M new / repeated question p50"]["met"] is False  # 13x: sentences embedded per question
     del results["scale"]["1m"]
     assert {t["target"]: t for t in check_targets(results)}["1M new / repeated question p50"]["value"] is None
+
+
+def test_warm_page_cache_reads_every_file_of_the_generation(tmp_path: Path) -> None:
+    from eval.bench.scale import warm_page_cache
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.npy").write_bytes(b"x" * 5000)
+    (tmp_path / "sub" / "b.bin").write_bytes(b"y" * 123)
+    got = warm_page_cache(tmp_path, chunk=1024)  # several blocks for a.npy, a short last one
+    assert got["bytes"] == 5123
+    assert got["seconds"] >= 0
