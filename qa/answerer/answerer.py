@@ -110,7 +110,8 @@ class LearnedAnswerer:
             return result
         if self.reranker is not None:
             ranked = self.reranker.rerank(ranked, self.data.texts)
-        groups = self._group(ranked)
+        ranked = tighten(ranked)
+        groups = self._group(ranked, by_figure=pq.atype in VALUE_TYPES)
         best = groups[0]
         top = best[0]
         result.answer = self.data.texts[top.cand.doc][top.cand.start : top.cand.end]
@@ -138,18 +139,23 @@ class LearnedAnswerer:
                     out.append(RawSentence(d, s, e, hit.score, rank, hit.dense, hit.lexical))
         return out
 
-    def _key(self, text: str) -> str:
+    def _key(self, text: str, by_figure: bool = False) -> str:
+        figures = _NUM.findall(text) if by_figure else []
+        if figures:
+            # "about 340" and "340 people" state one figure: one answer, cited from both places.
+            return " ".join(f.rstrip(",.").replace(",", "") for f in figures)
         toks = normalize_answer(text).split()
         if toks and all(t.isalpha() for t in toks):
             return " ".join(skeleton(t) or t for t in toks)
         return " ".join(toks)
 
-    def _group(self, ranked: list[Scored]) -> list[list[Scored]]:
-        """Same answer (normalised text, name variants, overlapping spans in one document) → one group."""
+    def _group(self, ranked: list[Scored], by_figure: bool = False) -> list[list[Scored]]:
+        """Same answer (normalised text, name variants, overlapping spans in one document; with
+        `by_figure`, the same numbers) → one group."""
         groups: list[list[Scored]] = []
         keys: list[str] = []
         for s in ranked[:40]:
-            key = self._key(self.data.texts[s.cand.doc][s.cand.start : s.cand.end])
+            key = self._key(self.data.texts[s.cand.doc][s.cand.start : s.cand.end], by_figure)
             for g, k in zip(groups, keys):
                 lead = g[0]
                 same_place = (
@@ -164,12 +170,13 @@ class LearnedAnswerer:
         return groups
 
     def _disagrees(self, best: list[Scored], other: list[Scored]) -> bool:
-        """A rival figure from another document, in a sentence that covers the question as well,
-        scored at least half as well, with different numbers."""
+        """A rival figure, in a sentence that covers the question as well, scored at least half as
+        well, with different numbers, where some document backing it is not one backing the best
+        (two figures in one document alone are usually two facts, not a disagreement)."""
         b, o = best[0], other[0]
         if o.score < 0.5 * b.score or o.evidence.coverage < 0.75 * b.evidence.coverage:
             return False
-        if b.cand.doc == o.cand.doc:
+        if not any(x.cand.doc != y.cand.doc for x in best for y in other):
             return False
         nb = _NUM.findall(self.data.texts[b.cand.doc][b.cand.start : b.cand.end])
         no = _NUM.findall(self.data.texts[o.cand.doc][o.cand.start : o.cand.end])
@@ -186,3 +193,31 @@ class LearnedAnswerer:
             c = s.cand
             out.append(self.data.citation(c.doc, c.start, c.end, c.sent_start, c.sent_end, s.score))
         return out
+
+
+def tighten(ranked: list[Scored]) -> list[Scored]:
+    """Prefer, inside the best span, a candidate of the asked type that repeats no question words.
+
+    A span that restates the question around its answer ("chief executive, Marek Nowak, 52" for
+    "How old is Marek Nowak?") is a worse answer than the value it contains, when that value is
+    scored nearly as well (at least half as well) by the model.
+    """
+    if not ranked:
+        return ranked
+    top = ranked[0]
+    if top.features.echo <= 0 or top.features.type_fit >= 1:
+        return ranked
+    inner = [
+        s
+        for s in ranked[1:]
+        if s.cand.doc == top.cand.doc
+        and top.cand.start <= s.cand.start
+        and s.cand.end <= top.cand.end
+        and s.features.type_fit >= 1
+        and s.features.echo <= 0
+        and s.score >= 0.5 * top.score
+    ]
+    if not inner:
+        return ranked
+    pick = max(inner, key=lambda s: s.score)
+    return [pick] + [s for s in ranked if s is not pick]
