@@ -10,7 +10,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from qa.answer import Answerer
 from qa.answerer import LearnedAnswerer, load_model
 from qa.config import RULES_THRESHOLD, Settings
 from qa.embed import Embedder, MiniLMEmbedder
@@ -21,6 +20,7 @@ from qa.ingest.engine import Engine
 from qa.models import Answer, DocumentInfo, DocumentText
 from qa.question import resolve
 from qa.retrieve import Retriever
+from qa.rule_answerer import Answerer
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,14 @@ def test_qa_exports() -> None:
         assert hasattr(qa, name), name
 
 
+def test_answer_stays_the_function_once_the_pipeline_is_loaded() -> None:
+    """No submodule may be named `qa.answer`: importing it would replace the public function."""
+    import qa.pipeline  # noqa: F401  (the import that once rebound `qa.answer` to a module)
+
+    assert callable(qa.answer)
+    assert qa.answer.__module__ == "qa"
+
+
 def test_web_exports() -> None:
     assert set(web.__all__) == WEB_EXPORTS
     for name in web.__all__:
