@@ -7,6 +7,7 @@ similarities, reader scores, retrieval evidence); nothing names a word of any do
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -15,13 +16,43 @@ import numpy as np
 
 from qa.annotate import LABEL_ID
 from qa.answerer.candidates import Candidate, Kind
-from qa.answerer.parsed import ATYPE_CODE, TYPE_LABELS, ParsedQuestion
+from qa.answerer.parsed import ATYPE_CODE, TYPE_LABELS, AnswerType, ParsedQuestion
 from qa.text import STOPWORDS, stem, words
 
 # Entity labels coded as the index stores them (0: none).
 _LABEL_CODE = LABEL_ID
 # Plain ints: IntFlag arithmetic is slow, and features run for every candidate of every question.
 _BITS = {k.name or "": int(k.value) for k in Kind}
+
+
+# A span that says how long names a unit of time; a calendar date or a clock time does not.
+_TIME_UNIT = re.compile(
+    r"\b(seconds?|minutes?|hours?|days?|nights?|weeks?|fortnights?|months?|years?|decades?"
+    r"|centur(y|ies)|millenni(um|a)|lifetimes?|generations?)\b",
+    re.IGNORECASE,
+)
+# "how many dollars" asks for a sum of money; otherwise "how many" counts things and money does not fit.
+_MONEY_UNITS = frozenset(
+    {"dollar", "dollars", "euro", "euros", "pound", "pounds", "cent", "cents", "yen", "rupee", "rupees", "franc"}
+    | {"francs", "ruble", "rubles", "rouble", "roubles", "yuan", "peso", "pesos", "shilling", "shillings"}
+)
+
+
+def type_fit(pq: ParsedQuestion, label: str, span: str) -> float:
+    """1 when the entity label fits the asked type, -1 when it does not, 0 when either is unknown.
+
+    The label alone is too coarse for two common cases: spaCy labels "23 May 1895" and "five months"
+    both DATE, but only one says how long; and it labels "fifteen shillings" MONEY, which answers
+    "how much", not "how many copies"."""
+    if not label or pq.atype not in TYPE_LABELS:
+        return 0.0
+    if label not in TYPE_LABELS[pq.atype]:
+        return -1.0
+    if pq.atype is AnswerType.DURATION and label in ("DATE", "TIME") and not _TIME_UNIT.search(span):
+        return -1.0
+    if pq.atype is AnswerType.COUNT and label == "MONEY" and pq.target.lower() not in _MONEY_UNITS:
+        return -1.0
+    return 1.0
 
 
 @dataclass(frozen=True)
@@ -150,9 +181,7 @@ def featurize(
         gap = min(gap, d)
         if d <= 6:
             local_hits[s] = kw[s]
-    fit = 0.0
-    if cand.label and pq.atype in TYPE_LABELS:
-        fit = 1.0 if cand.label in TYPE_LABELS[pq.atype] else -1.0
+    fit = type_fit(pq, cand.label, span)
     k = int(cand.kinds)
     n_words = _n_words(span)
     return CandidateFeatures(
