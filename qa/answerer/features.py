@@ -38,21 +38,52 @@ _MONEY_UNITS = frozenset(
 )
 
 
+# A spelled-out number or a word that stands for one ("dozens", "several"): a count without digits.
+_NUMBER_WORD = re.compile(
+    r"\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+    r"|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|scores|several|numerous|handful|couple)\b",
+    re.IGNORECASE,
+)
+_COUNTING = frozenset({AnswerType.COUNT, AnswerType.QUANTITY})
+
+
+def counts(span: str) -> bool:
+    """Whether `span` states a number: digits, a spelled-out number or a word standing for one."""
+    return any(c.isdigit() for c in span) or _NUMBER_WORD.search(span) is not None
+
+
 def type_fit(pq: ParsedQuestion, label: str, span: str) -> float:
     """1 when the entity label fits the asked type, -1 when it does not, 0 when either is unknown.
 
-    The label alone is too coarse for two common cases: spaCy labels "23 May 1895" and "five months"
-    both DATE, but only one says how long; and it labels "fifteen shillings" MONEY, which answers
-    "how much", not "how many copies"."""
+    The label alone is too coarse for common cases: spaCy labels "23 May 1895" and "five months"
+    both DATE, but only one says how long; it labels "fifteen shillings" MONEY, which answers
+    "how much", not "how many copies"; it labels a sentence-initial "Eighteen" DATE; and a span with
+    no label and no number at all ("municipal deputies") cannot answer "how many"."""
+    if pq.atype in _COUNTING and not counts(span):
+        return -1.0
     if not label or pq.atype not in TYPE_LABELS:
         return 0.0
     if label not in TYPE_LABELS[pq.atype]:
+        # A spelled-out count that spaCy took for a date ("Eighteen", "five years" for "how many years").
+        if pq.atype in _COUNTING and label in ("DATE", "TIME") and _counts_without_date(span, pq.target):
+            return 1.0
         return -1.0
     if pq.atype is AnswerType.DURATION and label in ("DATE", "TIME") and not _TIME_UNIT.search(span):
         return -1.0
     if pq.atype is AnswerType.COUNT and label == "MONEY" and pq.target.lower() not in _MONEY_UNITS:
         return -1.0
     return 1.0
+
+
+def _counts_without_date(span: str, target: str) -> bool:
+    """A DATE/TIME-labelled span that counts: a number word and no digits (no year, no clock time),
+    or a count of the unit the question asks about ("five years" for "how many years")."""
+    digits = any(c.isdigit() for c in span)
+    if not digits and _NUMBER_WORD.search(span) is not None:
+        return True
+    unit = target.lower().rstrip("s")
+    return len(unit) > 2 and any(w.lower().rstrip("s") == unit for w in span.split()[1:])
 
 
 @dataclass(frozen=True)
