@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from qa.answerer.features import counts
 from qa.metrics import sentence_contains_answer
 from qa.pipeline import Pipeline
 
@@ -58,6 +59,16 @@ def test_the_rule_baseline_gives_the_shortest_span_of_the_asked_type(
     c = ans.citations[0]
     assert c.text == ans.answer == answerer_pipeline.live.data.text_of(c.doc_id)[c.start : c.end]
     assert c.sentence[c.start - c.sentence_start : c.end - c.sentence_start] == c.text
+
+
+def test_a_count_question_on_the_bundled_corpus_is_answered_with_a_number(pipeline: Pipeline) -> None:
+    """Seen in the chat: "How many deputies signed the petition?" was answered "municipal deputies".
+    The sentence opens "Eighteen municipal deputies …", and spaCy labels that "Eighteen" DATE."""
+    ans = pipeline.ask("How many deputies signed the petition?")
+    assert not ans.abstained and ans.answer is not None
+    assert counts(ans.answer), ans.answer
+    c = ans.citations[0]
+    assert c.text == ans.answer == pipeline.live.data.text_of(c.doc_id)[c.start : c.end]
 
 
 @pytest.mark.parametrize(

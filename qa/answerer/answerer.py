@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.answerer.candidates import Kind
+from qa.answerer.features import COUNTING
 from qa.answerer.model import AnswererModel
 from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_question
 from qa.answerer.read import RawSentence, Reading, Scored, measure, name_skeletons, read
+from qa.answerer.rerank import DEPTH
 from qa.answerer.scorer import Scorer, confidence, get_scorer
 from qa.answerer.state import AnswerState
 from qa.index import IndexData
@@ -110,7 +112,7 @@ class LearnedAnswerer:
             return result
         if self.reranker is not None:
             ranked = self.reranker.rerank(ranked, self.data.texts)
-        ranked = tighten(ranked)
+        ranked = prefer_count(tighten(ranked), pq)
         groups = self._group(ranked, by_figure=pq.atype in VALUE_TYPES)
         best = groups[0]
         top = best[0]
@@ -193,6 +195,23 @@ class LearnedAnswerer:
             c = s.cand
             out.append(self.data.citation(c.doc, c.start, c.end, c.sent_start, c.sent_end, s.score))
         return out
+
+
+def prefer_count(ranked: list[Scored], pq: ParsedQuestion) -> list[Scored]:
+    """For "how many/how much", put first the best span that states a number when the top one states none.
+
+    A span without a number ("municipal deputies") cannot answer a count; the scorers learn that from
+    `type_fit` but can still rank it first on the reader's score and its agreement with other spans.
+    The number is taken only when the model scores it at least half as well as the top span, so a
+    count it barely believes does not replace a confident answer.
+    """
+    if not ranked or pq.atype not in COUNTING or ranked[0].features.type_fit >= 0:
+        return ranked
+    top = ranked[0]
+    pick = next((s for s in ranked[1:DEPTH] if s.features.type_fit >= 1 and s.score >= 0.5 * top.score), None)
+    if pick is None:
+        return ranked
+    return [pick] + [s for s in ranked if s is not pick]
 
 
 def tighten(ranked: list[Scored]) -> list[Scored]:

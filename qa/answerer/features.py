@@ -45,7 +45,7 @@ _NUMBER_WORD = re.compile(
     r"|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|scores|several|numerous|handful|couple)\b",
     re.IGNORECASE,
 )
-_COUNTING = frozenset({AnswerType.COUNT, AnswerType.QUANTITY})
+COUNTING = frozenset({AnswerType.COUNT, AnswerType.QUANTITY})
 
 
 def counts(span: str) -> bool:
@@ -60,13 +60,13 @@ def type_fit(pq: ParsedQuestion, label: str, span: str) -> float:
     both DATE, but only one says how long; it labels "fifteen shillings" MONEY, which answers
     "how much", not "how many copies"; it labels a sentence-initial "Eighteen" DATE; and a span with
     no label and no number at all ("municipal deputies") cannot answer "how many"."""
-    if pq.atype in _COUNTING and not counts(span):
+    if pq.atype in COUNTING and not counts(span):
         return -1.0
     if not label or pq.atype not in TYPE_LABELS:
         return 0.0
     if label not in TYPE_LABELS[pq.atype]:
         # A spelled-out count that spaCy took for a date ("Eighteen", "five years" for "how many years").
-        if pq.atype in _COUNTING and label in ("DATE", "TIME") and _counts_without_date(span, pq.target):
+        if pq.atype in COUNTING and label in ("DATE", "TIME") and _counts_without_date(span, pq.target):
             return 1.0
         return -1.0
     if pq.atype is AnswerType.DURATION and label in ("DATE", "TIME") and not _TIME_UNIT.search(span):
