@@ -134,3 +134,61 @@ def edit_distance_limit(word: str) -> int:
     """How many edits still count as a spelling variant of a word this long."""
     n = len(word)
     return 0 if n < 5 else 1 if n < 8 else 2
+
+
+_UNIT_VALUES = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+        " sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TEN_VALUES = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_SCALE_VALUES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_FIGURE_RE = re.compile(r"\d[\d,.]*")
+_NUMBER_TOKEN_RE = re.compile(r"[A-Za-z]+|\d[\d,.]*|[^\sA-Za-z\d-]")
+
+
+def figures(text: str) -> list[str]:
+    """The numbers `text` states, as digits, in order and without repeats: "18" and "Eighteen" both
+    give "18", "1,250" gives "1250", "twenty-five thousand" gives "25000".
+
+    A lone "one" is left out: it is far more often a pronoun ("no one", "the one who") than a count.
+    """
+    out: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if run and run != ["one"]:
+            total = current = 0
+            for w in run:
+                if w in _UNIT_VALUES or w in _TEN_VALUES:
+                    current += _UNIT_VALUES.get(w, 0) + _TEN_VALUES.get(w, 0)
+                elif w == "hundred":
+                    current = max(current, 1) * 100
+                else:
+                    total += max(current, 1) * _SCALE_VALUES[w]
+                    current = 0
+            out.append(str(total + current))
+        run.clear()
+
+    after_digits = False  # the last token was a figure in digits: "3.5 million" scales it
+    for tok in _NUMBER_TOKEN_RE.findall(text.replace("-", " ")):
+        low = tok.lower()
+        if after_digits and low in _SCALE_VALUES and low != "hundred":
+            value = float(out[-1]) * _SCALE_VALUES[low]
+            out[-1] = str(int(value)) if value.is_integer() else str(value)
+        elif low in _UNIT_VALUES or low in _TEN_VALUES or low in _SCALE_VALUES:
+            run.append(low)
+        elif low == "and" and run:
+            continue
+        else:
+            close()
+            figure = tok.rstrip(",.").replace(",", "")
+            if _FIGURE_RE.fullmatch(tok) and figure.replace(".", "", 1).isdigit():
+                out.append(figure)
+                after_digits = True
+                continue
+        after_digits = False
+    close()
+    return list(dict.fromkeys(out))

@@ -61,6 +61,27 @@ def test_the_rule_baseline_gives_the_shortest_span_of_the_asked_type(
     assert c.sentence[c.start - c.sentence_start : c.end - c.sentence_start] == c.text
 
 
+@pytest.fixture(scope="module")
+def spelled_and_digits(tmp_path_factory: pytest.TempPathFactory, answerer_pipeline: Pipeline) -> Pipeline:
+    """Two documents giving one count, one in words and one in digits."""
+    docs = tmp_path_factory.mktemp("spelled-docs")
+    operator = "Ferry crews\n\nThe ferry service employs eighteen deckhands, the operator said.\n"
+    union = "Union figures\n\nAccording to the union, the ferry service employs 18 deckhands.\n"
+    (docs / "operator.txt").write_text(operator, encoding="utf-8")
+    (docs / "union.txt").write_text(union, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("spelled-index")
+    pipe = Pipeline(replace(answerer_pipeline.settings, index_dir=index_dir), embedder=answerer_pipeline.embedder)
+    pipe.ingest(roots=[docs])
+    return pipe.load()
+
+
+def test_a_figure_in_words_and_in_digits_is_one_answer_cited_from_both(spelled_and_digits: Pipeline) -> None:
+    ans = spelled_and_digits.ask("How many deckhands does the ferry service employ?")
+    assert ans.answer is not None and ans.answer.lower() in ("eighteen", "18", "eighteen deckhands", "18 deckhands")
+    assert not ans.conflicting
+    assert sorted(c.doc_id for c in ans.citations) == ["operator.txt", "union.txt"]
+
+
 def test_a_count_question_on_the_bundled_corpus_is_answered_with_a_number(pipeline: Pipeline) -> None:
     """Seen in the chat: "How many deputies signed the petition?" was answered "municipal deputies".
     The sentence opens "Eighteen municipal deputies …", and spaCy labels that "Eighteen" DATE."""

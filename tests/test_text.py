@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.text import query_terms, skeleton, stem
+from qa.text import figures, query_terms, skeleton, stem
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,22 @@ def test_query_terms_drop_stop_words_and_add_skeletons() -> None:
     terms = query_terms("How much was Torstrem fined?")
     assert "how" not in terms and "was" not in terms
     assert "fine" in terms and "~" + skeleton("Thorstrom") in terms
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Eighteen municipal deputies", ["18"]),
+        ("18 municipal deputies", ["18"]),
+        ("about 1,250 people", ["1250"]),
+        ("Forty-seven officials", ["47"]),
+        ("one hundred and five votes", ["105"]),
+        ("twenty-five thousand signatures", ["25000"]),
+        ("£14.2 million", ["14200000"]),
+        ("about 340 people, not 410.", ["340", "410"]),
+        ("no one signed it", []),
+        ("the petition", []),
+    ],
+)
+def test_figures_are_the_numbers_a_text_states_as_digits(text: str, expected: list[str]) -> None:
+    assert figures(text) == expected

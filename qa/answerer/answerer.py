@@ -8,7 +8,6 @@ flagged → the no-answer model's probability decides between a cited answer and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +22,7 @@ from qa.answerer.state import AnswerState
 from qa.index import IndexData
 from qa.metrics import normalize_answer
 from qa.models import Alternative, Answer, Citation, Hit
-from qa.text import skeleton
+from qa.text import figures, skeleton
 
 # Answer types whose values can disagree between sources (counts, amounts, dates).
 VALUE_TYPES = frozenset(
@@ -37,7 +36,6 @@ VALUE_TYPES = frozenset(
         AnswerType.DATE,
     }
 )
-_NUM = re.compile(r"\d[\d,.]*")
 
 
 class LearnedAnswerer:
@@ -142,10 +140,11 @@ class LearnedAnswerer:
         return out
 
     def _key(self, text: str, by_figure: bool = False) -> str:
-        figures = _NUM.findall(text) if by_figure else []
-        if figures:
-            # "about 340" and "340 people" state one figure: one answer, cited from both places.
-            return " ".join(f.rstrip(",.").replace(",", "") for f in figures)
+        stated = figures(text) if by_figure else []
+        if stated:
+            # "about 340" and "340 people" state one figure, and so do "18" and "Eighteen": one
+            # answer, cited from both places.
+            return " ".join(stated)
         toks = normalize_answer(text).split()
         if toks and all(t.isalpha() for t in toks):
             return " ".join(skeleton(t) or t for t in toks)
@@ -180,8 +179,8 @@ class LearnedAnswerer:
             return False
         if not any(x.cand.doc != y.cand.doc for x in best for y in other):
             return False
-        nb = _NUM.findall(self.data.texts[b.cand.doc][b.cand.start : b.cand.end])
-        no = _NUM.findall(self.data.texts[o.cand.doc][o.cand.start : o.cand.end])
+        nb = figures(self.data.texts[b.cand.doc][b.cand.start : b.cand.end])
+        no = figures(self.data.texts[o.cand.doc][o.cand.start : o.cand.end])
         return bool(nb) and bool(no) and nb != no
 
     def _citations(self, group: list[Scored]) -> list[Citation]:
