@@ -145,7 +145,10 @@ _UNIT_VALUES = {
 }
 _TEN_VALUES = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SCALE_VALUES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_FIGURE_RE = re.compile(r"\d[\d,.]*")
+# The words `figures` reads as numbers ("eighteen", "forty", "thousand"): one list for every caller.
+UNIT_WORDS = tuple(_UNIT_VALUES)
+TEN_WORDS = tuple(_TEN_VALUES)
+SCALE_WORDS = tuple(_SCALE_VALUES)
 _NUMBER_TOKEN_RE = re.compile(r"[A-Za-z]+|\d[\d,.]*|[^\sA-Za-z\d-]")
 
 
@@ -185,7 +188,7 @@ def figures(text: str) -> list[str]:
         else:
             close()
             figure = tok.rstrip(",.").replace(",", "")
-            if _FIGURE_RE.fullmatch(tok) and figure.replace(".", "", 1).isdigit():
+            if tok[0].isdigit() and figure.replace(".", "", 1).isdigit():
                 out.append(figure)
                 after_digits = True
                 continue

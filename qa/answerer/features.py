@@ -17,7 +17,7 @@ import numpy as np
 from qa.annotate import LABEL_ID
 from qa.answerer.candidates import Candidate, Kind
 from qa.answerer.parsed import ATYPE_CODE, TYPE_LABELS, AnswerType, ParsedQuestion
-from qa.text import STOPWORDS, stem, words
+from qa.text import SCALE_WORDS, STOPWORDS, TEN_WORDS, UNIT_WORDS, stem, words
 
 # Entity labels coded as the index stores them (0: none).
 _LABEL_CODE = LABEL_ID
@@ -40,9 +40,11 @@ _MONEY_UNITS = frozenset(
 
 # A spelled-out number or a word that stands for one ("dozens", "several"): a count without digits.
 _NUMBER_WORD = re.compile(
-    r"\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
-    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-    r"|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|scores|several|numerous|handful|couple)\b",
+    r"\b("
+    + "|".join((*UNIT_WORDS, *TEN_WORDS))
+    + r"|(?:"
+    + "|".join((*SCALE_WORDS, "trillion"))
+    + r")s?|dozens?|scores|several|numerous|handful|couple)\b",
     re.IGNORECASE,
 )
 COUNTING = frozenset({AnswerType.COUNT, AnswerType.QUANTITY})
