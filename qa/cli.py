@@ -167,7 +167,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from qa.answerer.model import default_model_dir
-    from qa.training.train import run, run_stage2
+    from qa.training.train import run, run_gate, run_stage2
 
     # Training runs for a long time: show its progress, line by line even when redirected to a file.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -183,8 +183,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise DocQAError(f"{p}: no such file or folder of training data.")
     out = Path(args.out) if args.out else default_model_dir()
     try:
+        base = Path(args.model) if args.model else default_model_dir()
         if args.stage2_only:
-            run_stage2(data, out, Path(args.model) if args.model else default_model_dir(), Path("build/train"))
+            run_stage2(data, out, base, Path("build/train"))
+            return 0
+        if args.gate_only:
+            run_gate(data, out, base, Path("build/train"))
             return 0
         run(
             data,
@@ -295,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--stage2-only",
         action="store_true",
         help="add the second stage to --model (or the shipped model), its reader and scorer kept as they are",
+    )
+    sp.add_argument(
+        "--gate-only",
+        action="store_true",
+        help="fit the gate (confidence and answerability after the second stage) for --model (or the shipped "
+        "model), everything else kept as it is",
     )
     sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
     index_opt(sp)

@@ -186,7 +186,8 @@ def markdown(summary: dict[str, Any], records: Sequence[Record], meta: dict[str,
     parts += [
         "## Abstention trade-off (system)",
         (
-            "The system's recorded confidence re-thresholded: an answer with confidence < t becomes an abstention "
+            "The system's recorded answerability (its confidence, for answerers without one) re-thresholded: "
+            "an answer with answerability < t becomes an abstention "
             "(one run at threshold 0; `qa ask` gives the same answers at every t). "
             f"The current threshold ({t}) is in bold."
         ),

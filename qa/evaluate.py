@@ -1,8 +1,9 @@
 """Offline evaluation: answer a gold file through the `qa ask` code path, score it, compare with baselines.
 
 The system is run once with an abstention threshold of 0, so every question records its candidate
-answer and confidence; the real threshold is applied afterwards (abstain iff confidence < threshold,
-as `Answerer.answer` does). That one run gives the headline metrics and the whole threshold curve.
+answer, confidence and answerability; the real threshold is applied afterwards (abstain iff
+answerability < threshold, as `Answerer.answer` does; an answerer without a separate answerability
+thresholds its confidence). That one run gives the headline metrics and the whole threshold curve.
 """
 
 from __future__ import annotations
@@ -79,10 +80,17 @@ class Run:
     ranked_docs: tuple[str, ...]  # documents of the top RANK_DEPTH passages, duplicates kept
     latency_ms: float
     sentence: str | None = None  # the first citation's sentence; a baseline's answer is its sentence
+    answerability: float | None = None  # what the threshold applies to; None: the confidence
+
+    @property
+    def gate(self) -> float | None:
+        """The number `qa ask` compares with its threshold (None for baselines)."""
+        return self.confidence if self.answerability is None else self.answerability
 
     def answer_at(self, threshold: float) -> str | None:
-        """The answer `qa ask` gives at `threshold`: None (abstain) iff no candidate or confidence < threshold."""
-        if self.answer is None or (self.confidence is not None and self.confidence < threshold):
+        """The answer `qa ask` gives at `threshold`: None (abstain) iff no candidate or `gate` < threshold."""
+        gate = self.gate
+        if self.answer is None or (gate is not None and gate < threshold):
             return None
         return self.answer
 
@@ -233,7 +241,8 @@ def _system_run(pipe: Pipeline, question: str, k: int) -> Run:
         cite, exact = _citation(pipe, c.doc_id, c.start, c.end, c.text)
         sentence = c.sentence
     ranked = tuple(h.passage.doc_id for h in hits)
-    return Run(ans.answer, float(ans.confidence), cite, exact, ranked, latency, sentence)
+    gate = None if ans.answerability is None else float(ans.answerability)
+    return Run(ans.answer, float(ans.confidence), cite, exact, ranked, latency, sentence, gate)
 
 
 def _baseline_run(pipe: Pipeline, retriever: Retriever, question: str, k: int) -> Run:
@@ -365,7 +374,8 @@ def confidence_buckets(records: Sequence[Record], threshold: float, width: float
 
 
 def threshold_curve(records: Sequence[Record], step: float = 0.05) -> list[dict[str, Any]]:
-    """Re-threshold the recorded confidences: F1/EM on answerable vs no-answer accuracy, per threshold."""
+    """Re-threshold the recorded answerability (the confidence where there is none): F1/EM on
+    answerable vs no-answer accuracy, per threshold."""
     out = []
     for t in M.threshold_grid(step):
         m = metrics_for(records, SYSTEM, t)
@@ -386,16 +396,17 @@ def recheck_threshold(
 ) -> list[str]:
     """Ask `reference` (a pipeline at the real threshold) the `n` questions whose confidence is nearest the
     threshold; return a description of each whose answer differs from the re-thresholded one."""
-    near = sorted(records, key=lambda r: abs((r.runs[SYSTEM].confidence or 0.0) - threshold))[:n]
+    near = sorted(records, key=lambda r: abs((r.runs[SYSTEM].gate or 0.0) - threshold))[:n]
     problems = []
     for rec in near:
         run0 = rec.runs[SYSTEM]
         got = reference.ask(rec.gold.question, k=k)
         want = run0.answer_at(threshold)
-        if got.answer != want or got.abstained != (want is None) or abs(got.confidence - (run0.confidence or 0)) > 1e-3:
+        got_gate = got.confidence if got.answerability is None else got.answerability
+        if got.answer != want or got.abstained != (want is None) or abs(got_gate - (run0.gate or 0)) > 1e-3:
             problems.append(
-                f"{rec.gold.id}: qa ask gives {got.answer!r} (confidence {got.confidence}), "
-                f"re-thresholding gives {want!r} (confidence {run0.confidence})"
+                f"{rec.gold.id}: qa ask gives {got.answer!r} (answerability {got_gate}), "
+                f"re-thresholding gives {want!r} (answerability {run0.gate})"
             )
     return problems
 
@@ -421,6 +432,7 @@ def result_rows(records: Sequence[Record], threshold: float) -> list[dict[str, A
                 "abstained": s.abstained,
                 "candidate": r.answer,
                 "confidence": r.confidence,
+                "answerability": r.gate,
                 "citation": r.citation,
                 "citation_ok": s.citation_ok,
                 "sentence": r.sentence,

@@ -104,6 +104,9 @@ class Answer:
     resolved_question: str | None = None
     # "span" (a short answer), "sentence" (a whole sentence answers), None when abstaining.
     answer_kind: str | None = None
+    # P(the documents answer the question): what the abstain threshold applies to. None: the same
+    # number as `confidence` (answerers without a separate judgement of it).
+    answerability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by `qa ask --json` and `POST /api/ask`."""
@@ -131,4 +134,5 @@ class Answer:
             ],
             "resolved_question": self.resolved_question,
             "answer_kind": (self.answer_kind or "span") if self.answer is not None else None,
+            "answerability": round(float(self.confidence if self.answerability is None else self.answerability), 4),
         }

@@ -148,3 +148,58 @@ def test_a_second_stage_brings_its_own_threshold(tmp_path: Path) -> None:
     add_reranker(replaced, _tiny_reranker(), {})
     assert "stage2_threshold" not in json.loads((replaced / MANIFEST).read_text())
     assert load_model(replaced).threshold == shipped.variants["learned"].threshold  # as pickled by save_model
+
+
+def _tiny_gate() -> object:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from qa.answerer.gate import GATE_WIDTH, Gate, gate_categorical
+
+    cat = gate_categorical()
+    rng = np.random.default_rng(1)
+    x = rng.random((400, GATE_WIDTH))
+    x[:, cat] = rng.integers(0, 4, size=(400, int(cat.sum())))
+
+    def fit(y: np.ndarray) -> object:
+        return HistGradientBoostingClassifier(max_iter=5, categorical_features=cat).fit(x, y)
+
+    return Gate(fit((x[:, 0] > 0.5).astype(int)), fit((x[:, 1] > 0.3).astype(int)))
+
+
+def test_a_gate_saves_loads_brings_its_threshold_and_goes_with_its_second_stage(tmp_path: Path) -> None:
+    from qa.answerer.model import GATE_FILE, add_gate, add_reranker
+
+    shipped = load_model()
+    out = tmp_path / "with-gate"
+    save_model(out, default_model_dir() / READER_FILE, shipped.variants, {"stage2_threshold": 0.2}, _tiny_reranker())
+    with pytest.raises(ValueError, match="no second stage"):
+        bare = tmp_path / "bare"
+        save_model(bare, default_model_dir() / READER_FILE, shipped.variants, {})
+        add_gate(bare, _tiny_gate(), 0.5, {})  # type: ignore[arg-type]
+    add_gate(out, _tiny_gate(), 0.61, {})  # type: ignore[arg-type]
+    model = load_model(out)
+    # With a gate the model abstains below the gate's threshold (on answerability), not the second stage's.
+    assert model.gate is not None and model.threshold == 0.61
+    assert model.variants["features"].threshold == shipped.variants["features"].threshold
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(out, damaged)
+    data = bytearray((damaged / GATE_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (damaged / GATE_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"gate\.pkl is damaged.*qa train"):
+        load_model(damaged)
+
+    edited = tmp_path / "edited"
+    shutil.copytree(out, edited)
+    _edit_manifest(edited, gate_features=["stage2_score", "moon_phase"])
+    with pytest.raises(ModelError, match="gate trained on other features.*qa train"):
+        load_model(edited)
+
+    # A new second stage makes the gate's judgements stale: it is removed with its threshold.
+    replaced = tmp_path / "replaced"
+    shutil.copytree(out, replaced)
+    add_reranker(replaced, _tiny_reranker(), {})
+    manifest = json.loads((replaced / MANIFEST).read_text())
+    assert not (replaced / GATE_FILE).exists() and GATE_FILE not in manifest["files"]
+    assert "gate_threshold" not in manifest and load_model(replaced).gate is None

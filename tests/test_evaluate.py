@@ -352,3 +352,17 @@ def test_main_json_and_report_files(
         assert heading in md
     for png in ("f1_by_kind.png", "threshold_curve.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_threshold_applies_to_answerability_where_the_answerer_gives_one() -> None:
+    """A low confidence with a high answerability is answered (a hard but answerable question); a
+    confident-looking span the gate judges unanswerable abstains; without answerability, confidence rules."""
+    base = _run("Ann Lee", 0.2)
+    hard = Run(base.answer, 0.2, base.citation, True, base.ranked_docs, 1.0, None, 0.9)
+    offtopic = Run(base.answer, 0.8, base.citation, True, base.ranked_docs, 1.0, None, 0.1)
+    assert hard.answer_at(0.5) == "Ann Lee" and offtopic.answer_at(0.5) is None
+    assert base.gate == 0.2 and base.answer_at(0.5) is None and base.answer_at(0.1) == "Ann Lee"
+    ann = GoldItem("q1", "Who?", ("Ann Lee",), ("a.txt",), True, "name", 1)
+    rows = result_rows([Record(ann, {SYSTEM: hard, "bm25": base, "dense": base})], 0.5)
+    assert rows[0][SYSTEM]["answerability"] == 0.9 and rows[0][SYSTEM]["confidence"] == 0.2
+    assert rows[0][SYSTEM]["answer"] == "Ann Lee"

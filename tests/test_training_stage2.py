@@ -143,3 +143,43 @@ def test_the_threshold_bounds_false_abstain_in_every_sample() -> None:
     assert at_a["a"]["f1"] == 1.0
     # Nothing meets the bound: no threshold rather than a bad one.
     assert choose_threshold(reads, _Identity(), offtopic, grid=(0.5,)) == (None, {})
+
+
+def _gated(sample: str, answerable: bool, f1: float, signal: float, rng: np.random.Generator) -> Read2:
+    """A read with three candidates whose rows and no-answer vector carry `signal` in every column."""
+    from qa.answerer.rerank import RERANK_CATEGORICAL
+    from qa.answerer.scorer import NOANSWER_FEATURES
+
+    x = rng.random((3, len(RERANK_CATEGORICAL))).astype(np.float32) * 0.1 + signal
+    x[:, RERANK_CATEGORICAL] = 0
+    na = (rng.random(len(NOANSWER_FEATURES)) * 0.1 + signal).astype(np.float32)
+    na[NOANSWER_FEATURES.index("atype")] = 0
+    f = np.asarray([f1, 0.0, 0.0], np.float32)
+    return Read2(sample, answerable, x, f, f > 0, signal, na)
+
+
+def test_the_gate_learns_answerability_apart_from_being_right_and_picks_a_threshold() -> None:
+    """Questions of a "hard" domain are answerable but their answers are wrong; off-topic questions
+    look different. The gate's answerability keeps the hard ones answered while its confidence calls
+    them unlikely right, and the threshold it picks turns the off-topic ones away."""
+    from qa.answerer.gate import gate_vector
+    from qa.training.stage2 import OFFTOPIC, choose_gate_threshold, fit_gate, gate_rows
+
+    rng = np.random.default_rng(0)
+    train = [_gated("easy", True, 1.0, 0.9, rng) for _ in range(120)]
+    train += [_gated("hard", True, 0.0, 0.5, rng) for _ in range(120)]
+    off = [_gated(OFFTOPIC, False, 0.0, 0.1, rng) for _ in range(120)]
+    gate = fit_gate(train, off, _Identity())
+    hard = train[130]
+    p = _Identity().predict(hard.x)
+    judged = gate.judge(gate_vector(hard.x, p, int(np.argmax(p)), hard.conf, hard.na))
+    assert judged.answerability > 0.8 and judged.confidence < 0.2
+    keep, x, f1 = gate_rows(train, [_Identity().predict(r.x) for r in train])
+    assert len(keep) == len(train) and x.shape[0] == len(train) and f1[:120].min() >= 0.0
+
+    dev = [_gated("easy", True, 1.0, 0.9, rng) for _ in range(20)] + [
+        _gated("hard", True, 0.0, 0.5, rng) for _ in range(20)
+    ]
+    t, at = choose_gate_threshold(dev, [_gated(OFFTOPIC, False, 0.0, 0.1, rng) for _ in range(20)], _Identity(), gate)
+    assert t is not None
+    assert at["hard"]["false_abstain"] == 0.0 and at[OFFTOPIC]["noanswer_accuracy"] == 1.0

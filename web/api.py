@@ -88,7 +88,7 @@ class AskResponse(BaseModel):
     question: str
     answer: str | None = Field(description="The short span, or null when the assistant abstains.")
     confidence: float = Field(
-        description="Probability (0..1) that the answer is right; below the threshold it abstains."
+        description="Probability (0..1) that the answer shown is right (F1 >= 0.5 against a reference answer)."
     )
     abstained: bool
     citations: list[Citation]
@@ -101,6 +101,12 @@ class AskResponse(BaseModel):
         default=None,
         description='"span" for a short answer, "sentence" when a whole sentence answers (open questions), '
         "null when the assistant abstains.",
+    )
+    answerability: float = Field(
+        default=0.0,
+        description="Probability (0..1) that the documents answer the question at all; below the abstain "
+        "threshold the assistant says it found no answer. Equals `confidence` for answerers without a "
+        "separate judgement of it (the rule-based one, models without a gate).",
     )
 
 

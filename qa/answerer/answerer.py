@@ -13,11 +13,12 @@ from typing import Any
 
 from qa.answerer.candidates import Kind
 from qa.answerer.features import COUNTING
+from qa.answerer.gate import gate_vector
 from qa.answerer.model import AnswererModel
 from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_question
 from qa.answerer.read import RawSentence, Reading, Scored, measure, name_skeletons, read
-from qa.answerer.rerank import DEPTH
-from qa.answerer.scorer import Scorer, confidence, get_scorer
+from qa.answerer.rerank import DEPTH, reorder
+from qa.answerer.scorer import NOANSWER_BASE, Scorer, get_scorer, noanswer_vector, probability
 from qa.answerer.state import AnswerState
 from qa.index import IndexData
 from qa.metrics import normalize_answer
@@ -57,8 +58,10 @@ class LearnedAnswerer:
         self.variant = model.variant(scorer)
         self.scorer: Scorer = get_scorer(scorer, self.variant.scorer)
         self.threshold = self.variant.threshold if abstain_threshold is None else abstain_threshold
-        # The second stage was trained on the learned scorer's rankings; other scorers go without it.
+        # The second stage was trained on the learned scorer's rankings; other scorers go without it,
+        # and so without the gate, which reads the second stage's predictions.
         self.reranker = model.reranker if scorer == "learned" else None
+        self.gate = model.gate if self.reranker is not None else None
 
     def warm_up(self) -> int:
         return self.state.warm_up()
@@ -104,17 +107,33 @@ class LearnedAnswerer:
         if first is None:
             return result
         pq, reading, ranked = first
-        conf = confidence(self.variant.noanswer, reading, ranked, pq, self.data.texts, self.model.noanswer_columns)
-        result.confidence = round(conf, 4)
-        if conf < self.threshold:
+        texts = self.data.texts
+        columns = self.model.noanswer_columns
+        # The context features are worked out only when a model reads them.
+        needs_context = self.gate is not None or columns is None or any(c >= len(NOANSWER_BASE) for c in columns)
+        na = noanswer_vector(reading, ranked, pq, texts if needs_context else ())
+        conf = probability(self.variant.noanswer, na, columns)
+        result.confidence = result.answerability = round(conf, 4)
+        if self.gate is None and conf < self.threshold:
             return result
         if self.reranker is not None:
-            ranked = self.reranker.rerank(ranked, self.data.texts)
-        ranked = prefer_count(tighten(ranked), pq)
+            rows, pred = self.reranker.predict(ranked, texts)
+            first_order = ranked[: len(pred)]
+            ranked = prefer_count(tighten(reorder(ranked, pred)), pq)
+            if self.gate is not None and len(pred):
+                # Judge the span shown, which the second stage and tighten/prefer_count may have changed.
+                pick = next((i for i, s in enumerate(first_order) if s.cand is ranked[0].cand), int(pred.argmax()))
+                judged = self.gate.judge(gate_vector(rows, pred, pick, conf, na))
+                result.confidence = round(judged.confidence, 4)
+                result.answerability = round(judged.answerability, 4)
+                if judged.answerability < self.threshold:
+                    return result
+        else:
+            ranked = prefer_count(tighten(ranked), pq)
         groups = self._group(ranked, by_figure=pq.atype in VALUE_TYPES)
         best = groups[0]
         top = best[0]
-        result.answer = self.data.texts[top.cand.doc][top.cand.start : top.cand.end]
+        result.answer = texts[top.cand.doc][top.cand.start : top.cand.end]
         result.abstained = False
         result.answer_kind = "sentence" if top.cand.kinds & Kind.SENTENCE else "span"
         result.citations = self._citations(best)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answerer.features import FEATURE_NAMES
+from qa.answerer.gate import GATE_EXTRA, Gate
 from qa.answerer.reader import SpanReader
 from qa.answerer.rerank import RERANK_EXTRA, Reranker
 from qa.answerer.scorer import NOANSWER_BASE, NOANSWER_FEATURES, noanswer_columns
@@ -29,6 +30,7 @@ MANIFEST = "manifest.json"
 READER_FILE = "reader.int8.onnx"
 SCORER_FILE = "scorer.pkl"
 RERANK_FILE = "rerank.pkl"
+GATE_FILE = "gate.pkl"
 _FIX = "Re-install docqa to restore the shipped model, or run `qa train` to make a new one."
 
 
@@ -57,6 +59,7 @@ class AnswererModel:
     manifest: dict[str, Any]
     noanswer_columns: tuple[int, ...] | None = None  # which no-answer features it reads (None: all)
     reranker: Any = None  # the second stage over the learned scorer's candidates (None: none trained)
+    gate: Gate | None = None  # judges the answer shown after the second stage (None: none trained)
 
     @property
     def threshold(self) -> float:
@@ -76,9 +79,15 @@ class AnswererModel:
 
 
 def save_model(
-    out: Path, reader_onnx: Path, variants: dict[str, Variant], meta: dict[str, Any], reranker: Any = None
+    out: Path,
+    reader_onnx: Path,
+    variants: dict[str, Variant],
+    meta: dict[str, Any],
+    reranker: Any = None,
+    gate: tuple[Gate, float] | None = None,
 ) -> Path:
-    """Write a model folder (reader copied in, scorer and re-ranker pickled, manifest last) and return it."""
+    """Write a model folder (reader copied in, scorer, re-ranker and gate with its threshold pickled,
+    manifest last) and return it."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / READER_FILE
     if reader_onnx.resolve() != target.resolve():
@@ -89,9 +98,9 @@ def save_model(
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-    rerank_file = out / RERANK_FILE
-    if rerank_file.exists():
-        rerank_file.unlink()  # left from an older model in this folder: it would not match this scorer
+    for stale in (out / RERANK_FILE, out / GATE_FILE):
+        if stale.exists():
+            stale.unlink()  # left from an older model in this folder: it would not match this scorer
     import sklearn
 
     manifest = {
@@ -106,7 +115,8 @@ def save_model(
     _write_manifest(out, manifest)
     if reranker is None:
         return out
-    return add_reranker(out, reranker, {k: meta[k] for k in ("stage2_threshold",) if k in meta})
+    add_reranker(out, reranker, {k: meta[k] for k in ("stage2_threshold",) if k in meta})
+    return out if gate is None else add_gate(out, gate[0], gate[1], {})
 
 
 def add_reranker(folder: Path, reranker: Any, meta: dict[str, Any]) -> Path:
@@ -116,8 +126,28 @@ def add_reranker(folder: Path, reranker: Any, meta: dict[str, Any]) -> Path:
         pickle.dump(reranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     manifest.pop("stage2_threshold", None)  # chosen for the second stage replaced here; `meta` gives this one's
+    # A gate judged the replaced second stage's answers: it goes with it (`add_gate` fits a new one).
+    for key in ("gate_threshold", "gate_features"):
+        manifest.pop(key, None)
+    if manifest["files"].pop(GATE_FILE, None) is not None and (folder / GATE_FILE).exists():
+        (folder / GATE_FILE).unlink()
     manifest["files"][RERANK_FILE] = file_sha256(folder / RERANK_FILE)
     manifest["rerank_features"] = list(RERANK_EXTRA)
+    _write_manifest(folder, {**manifest, **meta})
+    return folder
+
+
+def add_gate(folder: Path, gate: Gate, threshold: float, meta: dict[str, Any]) -> Path:
+    """Put the gate (`qa/answerer/gate.py`) and its abstain threshold into the model folder `folder`,
+    which must have the second stage it was fitted with; the other files are left as they are."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    if RERANK_FILE not in manifest.get("files", {}):
+        raise ValueError(f"{folder} has no second stage: the gate reads its predictions")
+    with (folder / GATE_FILE).open("wb") as fh:
+        pickle.dump((gate.right, gate.answerable), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    manifest["files"][GATE_FILE] = file_sha256(folder / GATE_FILE)
+    manifest["gate_features"] = list(GATE_EXTRA)
+    manifest["gate_threshold"] = threshold
     _write_manifest(folder, {**manifest, **meta})
     return folder
 
@@ -195,4 +225,20 @@ def _load(folder: Path, threads: int) -> AnswererModel:
             # scorer's own was chosen with the paragraph given.
             learned = variants["learned"]
             variants["learned"] = Variant(learned.scorer, learned.noanswer, float(manifest["stage2_threshold"]))
-    return AnswererModel(folder, reader, variants, manifest, tuple(columns), reranker)
+    gate = _load_gate(folder, manifest) if reranker is not None else None
+    if gate is not None:
+        # With a gate the model abstains on its answerability, below the threshold chosen with it.
+        learned = variants["learned"]
+        variants["learned"] = Variant(learned.scorer, learned.noanswer, float(manifest["gate_threshold"]))
+    return AnswererModel(folder, reader, variants, manifest, tuple(columns), reranker, gate)
+
+
+def _load_gate(folder: Path, manifest: dict[str, Any]) -> Gate | None:
+    """The model's gate (its file already checked against the manifest), None if it has none."""
+    if GATE_FILE not in (manifest.get("files") or {}):
+        return None
+    if manifest.get("gate_features") != list(GATE_EXTRA) or manifest.get("gate_threshold") is None:
+        raise ModelError(f"The answerer model at {folder} has a gate trained on other features. {_FIX}")
+    with (folder / GATE_FILE).open("rb") as fh:
+        right, answerable = pickle.load(fh)  # noqa: S301 - checked against the manifest's SHA-256 in `_load`
+    return Gate(flatten(right), flatten(answerable))

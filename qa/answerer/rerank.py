@@ -86,10 +86,21 @@ class Reranker:
     def __init__(self, model: Any) -> None:
         self._model = model
 
+    def predict(self, ranked: Sequence[Scored], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(`rerank_matrix` of `ranked`, the predicted F1 of each of its rows), in the first stage's order."""
+        rows = rerank_matrix(ranked, texts)
+        if not len(rows):
+            return rows, np.zeros(0, np.float64)
+        return rows, np.asarray(self._model.predict(rows), dtype=np.float64)
+
     def rerank(self, ranked: Sequence[Scored], texts: Sequence[str]) -> list[Scored]:
-        if not ranked:
-            return []
-        pred = np.asarray(self._model.predict(rerank_matrix(ranked, texts)), dtype=np.float64)
-        head = [replace(s, score=float(p)) for s, p in zip(ranked[:DEPTH], pred)]
-        head.sort(key=lambda s: -s.score)
-        return head + list(ranked[DEPTH:])
+        return reorder(ranked, self.predict(ranked, texts)[1])
+
+
+def reorder(ranked: Sequence[Scored], pred: np.ndarray) -> list[Scored]:
+    """The top `len(pred)` of `ranked` sorted by `pred` (each scored with it), the rest after them."""
+    if not ranked:
+        return []
+    head = [replace(s, score=float(p)) for s, p in zip(ranked[: len(pred)], pred)]
+    head.sort(key=lambda s: -s.score)
+    return head + list(ranked[len(pred) :])

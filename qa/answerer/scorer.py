@@ -194,7 +194,12 @@ def confidence(
         return 0.0
     if columns is not None and all(c < len(NOANSWER_BASE) for c in columns):
         texts = ()  # the model reads none of the context features: skip working them out
-    x = np.asarray([noanswer_vector(reading, ranked, pq, texts)], dtype=np.float32)
+    return probability(noanswer, noanswer_vector(reading, ranked, pq, texts), columns)
+
+
+def probability(noanswer: Any, vector: Sequence[float], columns: Sequence[int] | None = None) -> float:
+    """The no-answer model's P(right) for one `noanswer_vector` (reading `columns` of it)."""
+    x = np.asarray([vector], dtype=np.float32)
     if columns is not None:
         x = x[:, list(columns)]
     return float(noanswer.predict_proba(x)[0, 1])

@@ -133,26 +133,45 @@ def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, emb
     return out
 
 
-def offtopic_confidences(
+def offtopic_reads(
     samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any, per_sample: int = 12, seed: int = 0
-) -> list[float]:
-    """The first stage's confidence on off-topic questions: each sample's collection asked
-    `per_sample` questions of every other sample (other articles, often another domain), which it
-    cannot answer. A user asks such questions too; the unanswerable questions of the pool are all
-    written against their own paragraph, so without these the threshold would never see one."""
+) -> list[Read2]:
+    """Off-topic questions read end to end: each sample's collection asked `per_sample` questions of
+    every other sample (other articles, often another domain), which it cannot answer. A user asks
+    such questions too; the unanswerable questions of the pool are all written against their own
+    paragraph, so without these neither the threshold nor the gate would ever see one. Each read is
+    unanswerable, its sample named "off-topic"."""
     rng = random.Random(seed)
     names = [n for n, s in samples.items() if s.questions]
     asked = {n: [q.question for q in samples[n].questions] for n in names}
-    out: list[float] = []
+    out: list[Read2] = []
     for name in names:
         live = _open(name, samples[name], work, model_dir, embedder)
+        texts = live.data.texts
         for other in names:
             if other == name:
                 continue
             for question in rng.sample(asked[other], min(per_sample, len(asked[other]))):
                 first = _first(live, question)
-                out.append(0.0 if first is None else first[3])
+                if first is None:
+                    empty = np.zeros((0, len(RERANK_CATEGORICAL)), np.float32)
+                    out.append(Read2(OFFTOPIC, False, empty, np.zeros(0, np.float32), np.zeros(0, bool), 0.0))
+                    continue
+                pq, reading, ranked, conf = first
+                x = rerank_matrix(ranked, texts)
+                na = np.asarray(noanswer_vector(reading, ranked, pq, texts), np.float32)
+                out.append(Read2(OFFTOPIC, False, x, np.zeros(len(x), np.float32), np.zeros(len(x), bool), conf, na))
     return out
+
+
+OFFTOPIC = "off-topic"
+
+
+def offtopic_confidences(
+    samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any, per_sample: int = 12, seed: int = 0
+) -> list[float]:
+    """The first stage's confidence on `offtopic_reads`."""
+    return [r.conf for r in offtopic_reads(samples, work, model_dir, embedder, per_sample, seed)]
 
 
 # The thresholds tried: 0.05 to 0.50 by 0.01 (the no-answer model's probabilities).
@@ -179,13 +198,25 @@ def choose_threshold(
     if not rows:
         return None, {}
     conf = np.asarray([r.conf for r in rows], np.float64)
-    answerable = np.asarray([r.answerable for r in rows], bool)
     f1 = np.asarray([float(r.f1[int(np.argmax(reranker.predict(r.x)))]) for r in rows], np.float64)
+    return pick_threshold(rows, conf, f1, np.asarray(offtopic, np.float64), max_false_abstain, grid)
+
+
+def pick_threshold(
+    rows: Sequence[Read2],
+    gate: np.ndarray,
+    f1: np.ndarray,
+    off: np.ndarray,
+    max_false_abstain: float,
+    grid: Sequence[float],
+) -> tuple[float | None, dict[str, dict[str, float]]]:
+    """`choose_threshold`'s rule over given numbers: each read's `gate` value (abstain below the
+    threshold) and answered F1, and the off-topic questions' gate values `off`."""
+    answerable = np.asarray([r.answerable for r in rows], bool)
     sample = np.asarray([r.sample for r in rows])
-    off = np.asarray(offtopic, np.float64)
 
     def figures(t: float) -> dict[str, dict[str, float]]:
-        keep = conf >= t
+        keep = gate >= t
         out: dict[str, dict[str, float]] = {}
         for name in dict.fromkeys(sample.tolist()):
             m = sample == name
@@ -197,7 +228,7 @@ def choose_threshold(
                 **({"noanswer_accuracy": float((~keep)[u].mean())} if u.any() else {}),
             }
         if len(off):
-            out["off-topic"] = {"score": float((off < t).mean()), "noanswer_accuracy": float((off < t).mean())}
+            out[OFFTOPIC] = {"score": float((off < t).mean()), "noanswer_accuracy": float((off < t).mean())}
         return out
 
     best: tuple[float, float] | None = None
@@ -211,6 +242,110 @@ def choose_threshold(
     if best is None:
         return None, {}
     return best[0], figures(best[0])
+
+
+# The gate's thresholds tried: 0.05 to 0.95 by 0.01 (its answerability is a probability of its own).
+GATE_GRID = tuple(round(0.05 + 0.01 * n, 2) for n in range(91))
+
+
+def out_of_fold(reads: Sequence[Read2], folds: int = 5, seed: int = 0) -> list[np.ndarray]:
+    """Each read's re-ranker predictions from a re-ranker fitted without its fold (contiguous blocks,
+    so the questions of one article stay together): the gate learns from the second stage's errors
+    as they are on questions it never trained on, not from its fit to its own training rows."""
+    n = len(reads)
+    fold = np.arange(n) * folds // max(n, 1)
+    out: list[np.ndarray] = [np.zeros(0, np.float64)] * n
+    for f in range(folds):
+        held = [int(i) for i in np.flatnonzero(fold == f) if len(reads[int(i)].x)]
+        if not held:
+            continue
+        model = fit_reranker([r for r, g in zip(reads, fold) if g != f], seed)
+        for i in held:
+            out[i] = np.asarray(model.predict(reads[i].x), np.float64)
+    return out
+
+
+def gate_rows(reads: Sequence[Read2], preds: Sequence[np.ndarray]) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(which reads have a row, their `gate_vector`s, the F1 of the answer each would show)."""
+    from qa.answerer.gate import gate_vector
+
+    keep, xs, f1 = [], [], []
+    for i, (r, p) in enumerate(zip(reads, preds)):
+        if not len(r.x) or not len(p) or r.na is None:
+            continue
+        pick = int(np.argmax(p))
+        keep.append(i)
+        xs.append(gate_vector(r.x, p, pick, r.conf, r.na))
+        f1.append(float(r.f1[pick]) if r.answerable else 0.0)
+    width = xs[0].shape[0] if xs else 0
+    return keep, np.vstack(xs) if xs else np.zeros((0, width), np.float32), np.asarray(f1, np.float64)
+
+
+def fit_gate(reads: Sequence[Read2], unseen: Sequence[Read2], reranker: Any, seed: int = 0) -> Any:
+    """The gate (`qa/answerer/gate.py`): two classifiers over `gate_vector`, one for "the answer shown
+    is right" (F1 >= 0.5), one for "the question is answerable". Fitted on the second stage's training
+    reads (its predictions out of fold) and on `unseen` reads `reranker` never trained on (off-topic
+    questions, the written-unanswerable questions of `gate_sample`), read by it."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from qa.answerer.gate import Gate, gate_categorical
+
+    preds = out_of_fold(reads, seed=seed) + [
+        np.asarray(reranker.predict(r.x), np.float64) if len(r.x) else np.zeros(0) for r in unseen
+    ]
+    every = [*reads, *unseen]
+    keep, x, f1 = gate_rows(every, preds)
+    answerable = np.asarray([every[i].answerable for i in keep], bool)
+
+    def classifier(y: np.ndarray) -> Any:
+        model = HistGradientBoostingClassifier(
+            max_iter=300,
+            learning_rate=0.03,
+            max_leaf_nodes=15,
+            min_samples_leaf=30,
+            categorical_features=gate_categorical(),
+            random_state=seed,
+        )
+        model.fit(x, y)
+        return model
+
+    return Gate(classifier((answerable & (f1 >= 0.5)).astype(int)), classifier(answerable.astype(int)))
+
+
+def choose_gate_threshold(
+    reads: Sequence[Read2],
+    offtopic: Sequence[Read2],
+    reranker: Any,
+    gate: Any,
+    max_false_abstain: float = 0.20,
+    grid: Sequence[float] = GATE_GRID,
+) -> tuple[float | None, dict[str, dict[str, float]]]:
+    """The abstain threshold on the gate's answerability, by `choose_threshold`'s rule, on the
+    development reads and their off-topic questions (a read with nothing to read abstains)."""
+    from qa.answerer.gate import gate_vector
+
+    def judge(rs: Sequence[Read2]) -> tuple[list[Read2], np.ndarray, np.ndarray]:
+        kept, gates, f1s = [], [], []
+        for r in rs:
+            if not len(r.x) or r.na is None:
+                if r.sample != OFFTOPIC:
+                    continue
+                gates.append(0.0)
+                f1s.append(0.0)
+                kept.append(r)
+                continue
+            p = np.asarray(reranker.predict(r.x), np.float64)
+            pick = int(np.argmax(p))
+            gates.append(gate.judge(gate_vector(r.x, p, pick, r.conf, r.na)).answerability)
+            f1s.append(float(r.f1[pick]) if r.answerable else 0.0)
+            kept.append(r)
+        return kept, np.asarray(gates, np.float64), np.asarray(f1s, np.float64)
+
+    rows, g, f1 = judge(reads)
+    _, off, _ = judge(offtopic)
+    if not rows:
+        return None, {}
+    return pick_threshold(rows, g, f1, off, max_false_abstain, grid)
 
 
 def fit_reranker(reads: Sequence[Read2], seed: int = 0) -> Any:
@@ -255,6 +390,32 @@ def compare(reads: Sequence[Read2], model: Any) -> dict[str, dict[str, float]]:
             "sentence": float(np.mean([r.sentence_ok[i] for r, i in zip(these, picks)])),
         }
     return out
+
+
+# Written-unanswerable questions are what the gate most needs and the second stage's samples hold
+# few of (110): the pool's others that no part of the model trained on, read end to end with the
+# answerable questions of their paragraphs.
+GATE_SAMPLE = "gate-squad2"
+GATE_SOURCES = frozenset({"squad2.0-dev", "squad2.0-train"})
+
+
+def gate_sample(train: Sequence[Record], seen: Set[str], limit: int = 2000) -> dict[str, DevSample]:
+    """The questions of `train` not in `seen` from the paragraphs that hold an unanswerable one of
+    them (SQuAD 2.0; paragraphs in first-seen order, until `limit` questions), those paragraphs the
+    collection."""
+    free = [r for r in train if r.source in GATE_SOURCES and r.id not in seen]
+    wanted = list(dict.fromkeys(r.context for r in free if not r.answerable))
+    by_context: dict[str, list[Record]] = {}
+    for r in free:
+        by_context.setdefault(r.context, []).append(r)
+    questions: list[Record] = []
+    contexts: list[str] = []
+    for c in wanted:
+        if len(questions) >= limit:
+            break
+        contexts.append(c)
+        questions.extend(by_context[c])
+    return {GATE_SAMPLE: DevSample(tuple(questions), tuple(contexts))} if questions else {}
 
 
 def samples(train: Sequence[Record], seen: Set[str]) -> tuple[dict[str, DevSample], dict[str, DevSample]]:

@@ -282,7 +282,7 @@ def run(
         "minutes": round((time.time() - t0) / 60, 1),
         "figures": {n: {k: v for k, v in f.items() if k != "reliability"} for n, f in figures.items()},
     }
-    reranker, stage2_ids = (
+    reranker, stage2_ids, gate = (
         _second_stage(
             sp.train,
             reader_ids | {r.id for r in rest},
@@ -293,10 +293,10 @@ def run(
             heldout_report,
         )
         if stage2
-        else (None, [])
+        else (None, [], None)
     )
     meta["minutes"] = round((time.time() - t0) / 60, 1)
-    save_model(out, reader_onnx, variants, meta, reranker)
+    save_model(out, reader_onnx, variants, meta, reranker, gate)
     _write_ids(out, reader_ids, [r.id for r in rest], stage2_ids)
     print(f"wrote {out} in {meta['minutes']} min")
     return figures
@@ -315,9 +315,8 @@ def _write_ids(out: Path, reader: set[str], scorer: Sequence[str], stage2: Seque
 def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, report: bool = True) -> Path:
     """Add a second stage to the model at `base_model` (its reader and first stage kept byte for
     byte) and write the result to `out`: `qa train --stage2-only`."""
-    import shutil
 
-    from qa.answerer.model import MANIFEST, RERANK_FILE, add_reranker, load_model
+    from qa.answerer.model import GATE_FILE, MANIFEST, RERANK_FILE, add_gate, add_reranker, load_model
     from qa.embed import MiniLMEmbedder
 
     t0 = time.time()
@@ -327,7 +326,7 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
     load_model(base_model)  # checked before anything is read with it
     manifest = json.loads((base_model / MANIFEST).read_text(encoding="utf-8"))
     meta: dict[str, Any] = {"figures": dict(manifest.get("figures", {}))}
-    reranker, ids = _second_stage(
+    reranker, ids, gate = _second_stage(
         split(records).train,
         trained_ids(records, base_model, second_stage=False),
         base_model,
@@ -338,17 +337,83 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
     )
     if reranker is None:
         raise ValueError("No training-split articles are left that the model never trained on.")
-    if out.resolve() != base_model.resolve():
-        out.mkdir(parents=True, exist_ok=True)
-        for f in base_model.iterdir():
-            if f.is_file() and f.name != RERANK_FILE:
-                shutil.copy2(f, out / f.name)
+    _copy_model(base_model, out, leave=(RERANK_FILE, GATE_FILE))
     (out / "stage2_train_ids.json").write_text(json.dumps(sorted(ids)))
     minutes = round((time.time() - t0) / 60, 1)
     meta.update(stage2_minutes=minutes)
     add_reranker(out, reranker, meta)
+    if gate is not None:
+        add_gate(out, gate[0], gate[1], {})
     print(f"wrote {out} in {minutes} min")
     return out
+
+
+def run_gate(data: Sequence[Path], out: Path, base_model: Path, work: Path) -> Path:
+    """Fit the gate for the model at `base_model` (reader, scorer and second stage kept byte for byte)
+    and write the result to `out`: `qa train --gate-only`."""
+    from qa.answerer.model import GATE_FILE, add_gate, load_model
+    from qa.embed import MiniLMEmbedder
+    from qa.training import stage2 as s2
+
+    t0 = time.time()
+    records = list(read_records([p for p in data if _is_pool(p)]))
+    if not records:
+        raise ValueError("The gate trains on pool-format files: none in " + ", ".join(map(str, data)) + ".")
+    model = load_model(base_model)
+    if model.reranker is None:
+        raise ValueError(f"The model at {base_model} has no second stage: the gate reads its predictions.")
+    # The second stage's own training questions: its samples are drawn from the questions the first
+    # stage never saw, as when it was fitted.
+    train_samples, dev = s2.samples(split(records).train, trained_ids(records, base_model, second_stage=False))
+    embedder = MiniLMEmbedder()
+    reads = s2.read_samples(train_samples, work / "stage2", base_model, embedder)
+    dev_reads = s2.read_samples(dev, work / "dev", base_model, embedder)
+    offtopic_dev = s2.offtopic_reads(dev, work / "dev", base_model, embedder)
+    meta: dict[str, Any] = {"figures": {}}
+    held = trained_ids(records, base_model) | {q.id for smp in dev.values() for q in smp.questions}
+    extra = s2.gate_sample(split(records).train, held)
+    fitted = _gate(
+        reads,
+        train_samples,
+        extra,
+        dev_reads,
+        offtopic_dev,
+        _Predictor(model.reranker),
+        base_model,
+        work,
+        embedder,
+        meta,
+    )
+    if fitted is None:
+        raise ValueError("No gate threshold keeps false-abstain within 0.20 on every development sample.")
+    _copy_model(base_model, out, leave=(GATE_FILE,))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    figures = {**manifest.get("figures", {}), **meta["figures"]}
+    add_gate(out, fitted[0], fitted[1], {"figures": figures, "gate_minutes": round((time.time() - t0) / 60, 1)})
+    print(f"wrote {out} in {(time.time() - t0) / 60:.1f} min")
+    return out
+
+
+def _copy_model(base: Path, out: Path, leave: Sequence[str]) -> None:
+    """Copy the model folder `base` to `out` (unless they are one), the files named in `leave` left out."""
+    import shutil
+
+    if out.resolve() == base.resolve():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for f in base.iterdir():
+        if f.is_file() and f.name not in leave:
+            shutil.copy2(f, out / f.name)
+
+
+class _Predictor:
+    """A loaded `Reranker` as the fitted model the training code calls `predict(rows)` on."""
+
+    def __init__(self, reranker: Any) -> None:
+        self._model = reranker._model
+
+    def predict(self, rows: Any) -> Any:
+        return self._model.predict(rows)
 
 
 def _second_stage(
@@ -359,11 +424,12 @@ def _second_stage(
     work: Path,
     embedder: Any,
     report: bool,
-) -> tuple[Any, list[str]]:
+) -> tuple[Any, list[str], tuple[Any, float] | None]:
     """Fit the re-ranker on training-split articles read end to end by the first stage at `first`.
 
-    Returns the re-ranker (None when the data hold no such articles) and the ids it trained on; its
-    figures on the development samples (when `report`) go into `meta`.
+    Returns the re-ranker (None when the data hold no such articles), the ids it trained on, and the
+    gate with its threshold (None without `report`: the threshold is chosen on the development
+    samples); its figures there go into `meta`.
     """
     from qa.training import stage2 as s2
 
@@ -371,11 +437,12 @@ def _second_stage(
     ids = [q.id for smp in train_samples.values() for q in smp.questions]
     if not ids:
         log.info("second stage: no training-split articles left to read end to end; none trained")
-        return None, []
+        return None, [], None
     reads = s2.read_samples(train_samples, work / "stage2", first, embedder)
     reranker = s2.fit_reranker(reads)
     print(f"[stage2] re-ranker fitted on {len(reads)} questions read end to end from {len(train_samples)} samples")
     figures: dict[str, Any] = {}
+    gate: tuple[Any, float] | None = None
     if report:
         dev_reads = s2.read_samples(dev, work / "dev", first, embedder)
         figures = s2.compare(dev_reads, reranker)
@@ -384,7 +451,8 @@ def _second_stage(
                 f"[stage2] {name} (end to end, every question answered): F1 {f['f1_first']:.3f} -> {f['f1']:.3f}, "
                 f"sentence accuracy {f['sentence_first']:.3f} -> {f['sentence']:.3f} ({int(f['questions'])} questions)"
             )
-        offtopic = s2.offtopic_confidences(dev, work / "dev", first, embedder)
+        offtopic_dev = s2.offtopic_reads(dev, work / "dev", first, embedder)
+        offtopic = [r.conf for r in offtopic_dev]
         threshold, at = s2.choose_threshold(dev_reads, reranker, offtopic)
         if threshold is not None:
             # With a second stage the model abstains below this one (`model.load_model`), not the
@@ -397,9 +465,49 @@ def _second_stage(
             )
             for name, f in at.items():
                 print(f"[stage2]   {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in f.items()))
+        held = seen | set(ids) | {q.id for smp in dev.values() for q in smp.questions}
+        extra = s2.gate_sample(train, held)
+        gate = _gate(reads, train_samples, extra, dev_reads, offtopic_dev, reranker, first, work, embedder, meta)
     meta["stage2_questions"] = len(ids)
     meta["figures"]["stage2"] = figures
-    return reranker, ids
+    return reranker, ids, gate
+
+
+def _gate(
+    reads: Sequence[Any],
+    train_samples: dict[str, Any],
+    extra: dict[str, Any],
+    dev_reads: Sequence[Any],
+    offtopic_dev: Sequence[Any],
+    reranker: Any,
+    first: Path,
+    work: Path,
+    embedder: Any,
+    meta: dict[str, Any],
+) -> tuple[Any, float] | None:
+    """Fit the gate on the second stage's training reads, their own off-topic questions and the
+    `extra` samples (`stage2.gate_sample`), and choose its threshold on the development reads and
+    their off-topic questions (`qa/answerer/gate.py`)."""
+    from qa.training import stage2 as s2
+
+    t0 = time.time()
+    offtopic_train = s2.offtopic_reads(train_samples, work / "stage2", first, embedder, seed=1)
+    extra_reads = s2.read_samples(extra, work / "gate", first, embedder)
+    gate = s2.fit_gate(reads, [*offtopic_train, *extra_reads], reranker)
+    threshold, at = s2.choose_gate_threshold(dev_reads, offtopic_dev, reranker, gate)
+    if threshold is None:
+        print("[gate] no threshold keeps false-abstain <= 0.20 on every development sample; no gate")
+        return None
+    meta["figures"]["gate_threshold"] = at
+    print(
+        f"[gate] fitted on {len(reads)} questions, {len(offtopic_train)} off-topic ones and {len(extra_reads)} "
+        f"of paragraphs with written-unanswerable questions ({sum(not r.answerable for r in extra_reads)} of them) "
+        f"({(time.time() - t0) / 60:.1f} min); abstains below answerability {threshold:.2f}, chosen on the "
+        f"development samples and {len(offtopic_dev)} off-topic questions (best mean score, false-abstain <= 0.20)"
+    )
+    for name, f in at.items():
+        print(f"[gate]   {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in f.items()))
+    return gate, threshold
 
 
 def _digest(records: Sequence[Record], reader_onnx: Path) -> str:
