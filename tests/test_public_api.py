@@ -38,6 +38,7 @@ CLI_COMMANDS = {
         "--reader-precision",
         "--no-stage2",
         "--stage2-only",
+        "--gate-only",
         "--no-report",
         "--index",
         "--model",
@@ -57,6 +58,7 @@ ANSWER_KEYS = {
     "alternatives",
     "resolved_question",
     "answer_kind",
+    "answerability",
 }
 CITATION_KEYS = {
     "doc_id",
