@@ -402,10 +402,9 @@ def recheck_threshold(
         run0 = rec.runs[SYSTEM]
         got = reference.ask(rec.gold.question, k=k)
         want = run0.answer_at(threshold)
-        got_gate = got.confidence if got.answerability is None else got.answerability
-        if got.answer != want or got.abstained != (want is None) or abs(got_gate - (run0.gate or 0)) > 1e-3:
+        if got.answer != want or got.abstained != (want is None) or abs(got.gate - (run0.gate or 0)) > 1e-3:
             problems.append(
-                f"{rec.gold.id}: qa ask gives {got.answer!r} (answerability {got_gate}), "
+                f"{rec.gold.id}: qa ask gives {got.answer!r} (answerability {got.gate}), "
                 f"re-thresholding gives {want!r} (answerability {run0.gate})"
             )
     return problems

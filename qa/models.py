@@ -108,6 +108,11 @@ class Answer:
     # number as `confidence` (answerers without a separate judgement of it).
     answerability: float | None = None
 
+    @property
+    def gate(self) -> float:
+        """The number the abstain threshold applies to: the answerability, else the confidence."""
+        return self.confidence if self.answerability is None else self.answerability
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape shared by `qa ask --json` and `POST /api/ask`."""
         return {
@@ -134,5 +139,5 @@ class Answer:
             ],
             "resolved_question": self.resolved_question,
             "answer_kind": (self.answer_kind or "span") if self.answer is not None else None,
-            "answerability": round(float(self.confidence if self.answerability is None else self.answerability), 4),
+            "answerability": round(float(self.gate), 4),
         }

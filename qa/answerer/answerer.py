@@ -18,7 +18,7 @@ from qa.answerer.model import AnswererModel
 from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_question
 from qa.answerer.read import RawSentence, Reading, Scored, measure, name_skeletons, read
 from qa.answerer.rerank import DEPTH, reorder
-from qa.answerer.scorer import NOANSWER_BASE, Scorer, get_scorer, noanswer_vector, probability
+from qa.answerer.scorer import Scorer, get_scorer, noanswer_vector, probability, reads_context
 from qa.answerer.state import AnswerState
 from qa.index import IndexData
 from qa.metrics import normalize_answer
@@ -109,8 +109,8 @@ class LearnedAnswerer:
         pq, reading, ranked = first
         texts = self.data.texts
         columns = self.model.noanswer_columns
-        # The context features are worked out only when a model reads them.
-        needs_context = self.gate is not None or columns is None or any(c >= len(NOANSWER_BASE) for c in columns)
+        # The context features are worked out only when a model reads them (the gate reads them all).
+        needs_context = self.gate is not None or reads_context(columns)
         na = noanswer_vector(reading, ranked, pq, texts if needs_context else ())
         conf = probability(self.variant.noanswer, na, columns)
         result.confidence = result.answerability = round(conf, 4)

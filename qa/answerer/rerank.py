@@ -86,6 +86,11 @@ class Reranker:
     def __init__(self, model: Any) -> None:
         self._model = model
 
+    @property
+    def model(self) -> Any:
+        """The fitted trees, which predict F1 from `rerank_matrix` rows."""
+        return self._model
+
     def predict(self, ranked: Sequence[Scored], texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(`rerank_matrix` of `ranked`, the predicted F1 of each of its rows), in the first stage's order."""
         rows = rerank_matrix(ranked, texts)

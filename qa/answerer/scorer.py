@@ -192,9 +192,14 @@ def confidence(
     """P(the top answer is right), from the no-answer model (reading `columns` of the features)."""
     if not ranked:
         return 0.0
-    if columns is not None and all(c < len(NOANSWER_BASE) for c in columns):
+    if not reads_context(columns):
         texts = ()  # the model reads none of the context features: skip working them out
     return probability(noanswer, noanswer_vector(reading, ranked, pq, texts), columns)
+
+
+def reads_context(columns: Sequence[int] | None) -> bool:
+    """Whether a no-answer model reading `columns` (None: all) reads any of `NOANSWER_CONTEXT`."""
+    return columns is None or any(c >= len(NOANSWER_BASE) for c in columns)
 
 
 def probability(noanswer: Any, vector: Sequence[float], columns: Sequence[int] | None = None) -> float:

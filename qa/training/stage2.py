@@ -107,6 +107,18 @@ def _first(live: Any, question: str) -> tuple[Any, Any, Any, float] | None:
     return pq, reading, ranked, conf
 
 
+def _read2(sample: str, answerable: bool, golds: Sequence[str], first: tuple[Any, ...], texts: Sequence[str]) -> Read2:
+    """One question's `Read2` from its `_first` reading, scored against `golds` (none: every F1 is 0)."""
+    pq, reading, ranked, conf = first
+    x = rerank_matrix(ranked, texts)
+    na = np.asarray(noanswer_vector(reading, ranked, pq, texts), np.float32)
+    spans = [s.cand for s in ranked[: len(x)]]
+    f1 = [f1_score(texts[c.doc][c.start : c.end], golds) if golds else 0.0 for c in spans]
+    sents = [texts[c.doc][c.sent_start : c.sent_end] for c in spans]
+    ok = [bool(golds) and sentence_contains_answer(t, golds) for t in sents]
+    return Read2(sample, answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool), conf, na)
+
+
 def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[Read2]:
     """Ingest each sample into `work/<name>/index` and read every question with the model at `model_dir`."""
     out: list[Read2] = []
@@ -120,15 +132,7 @@ def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, emb
             first = _first(live, q.question)
             if first is None:
                 continue
-            pq, reading, ranked, conf = first
-            x = rerank_matrix(ranked, texts)
-            na = np.asarray(noanswer_vector(reading, ranked, pq, texts), np.float32)
-            golds = [a.text for a in q.answers]
-            spans = [s.cand for s in ranked[: len(x)]]
-            f1 = [f1_score(texts[c.doc][c.start : c.end], golds) if golds else 0.0 for c in spans]
-            sents = [texts[c.doc][c.sent_start : c.sent_end] for c in spans]
-            ok = [bool(golds) and sentence_contains_answer(t, golds) for t in sents]
-            out.append(Read2(name, q.answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool), conf, na))
+            out.append(_read2(name, q.answerable, [a.text for a in q.answers], first, texts))
         log.info("%s: read %d questions end to end (%.1f min)", name, len(sample.questions), (time.time() - t0) / 60)
     return out
 
@@ -157,21 +161,11 @@ def offtopic_reads(
                     empty = np.zeros((0, len(RERANK_CATEGORICAL)), np.float32)
                     out.append(Read2(OFFTOPIC, False, empty, np.zeros(0, np.float32), np.zeros(0, bool), 0.0))
                     continue
-                pq, reading, ranked, conf = first
-                x = rerank_matrix(ranked, texts)
-                na = np.asarray(noanswer_vector(reading, ranked, pq, texts), np.float32)
-                out.append(Read2(OFFTOPIC, False, x, np.zeros(len(x), np.float32), np.zeros(len(x), bool), conf, na))
+                out.append(_read2(OFFTOPIC, False, (), first, texts))
     return out
 
 
 OFFTOPIC = "off-topic"
-
-
-def offtopic_confidences(
-    samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any, per_sample: int = 12, seed: int = 0
-) -> list[float]:
-    """The first stage's confidence on `offtopic_reads`."""
-    return [r.conf for r in offtopic_reads(samples, work, model_dir, embedder, per_sample, seed)]
 
 
 # The thresholds tried: 0.05 to 0.50 by 0.01 (the no-answer model's probabilities).
@@ -322,27 +316,17 @@ def choose_gate_threshold(
 ) -> tuple[float | None, dict[str, dict[str, float]]]:
     """The abstain threshold on the gate's answerability, by `choose_threshold`'s rule, on the
     development reads and their off-topic questions (a read with nothing to read abstains)."""
-    from qa.answerer.gate import gate_vector
 
     def judge(rs: Sequence[Read2]) -> tuple[list[Read2], np.ndarray, np.ndarray]:
-        kept, gates, f1s = [], [], []
-        for r in rs:
-            if not len(r.x) or r.na is None:
-                if r.sample != OFFTOPIC:
-                    continue
-                gates.append(0.0)
-                f1s.append(0.0)
-                kept.append(r)
-                continue
-            p = np.asarray(reranker.predict(r.x), np.float64)
-            pick = int(np.argmax(p))
-            gates.append(gate.judge(gate_vector(r.x, p, pick, r.conf, r.na)).answerability)
-            f1s.append(float(r.f1[pick]) if r.answerable else 0.0)
-            kept.append(r)
-        return kept, np.asarray(gates, np.float64), np.asarray(f1s, np.float64)
+        preds = [np.asarray(reranker.predict(r.x), np.float64) if len(r.x) else np.zeros(0) for r in rs]
+        keep, x, f1 = gate_rows(rs, preds)
+        answerability = gate.answerable.predict_proba(x)[:, 1] if len(x) else np.zeros(0)
+        return [rs[i] for i in keep], np.asarray(answerability, np.float64), f1
 
     rows, g, f1 = judge(reads)
-    _, off, _ = judge(offtopic)
+    kept, off, _ = judge(offtopic)
+    # An off-topic question with nothing to read abstains: it counts with answerability 0.
+    off = np.concatenate([off, np.zeros(len(offtopic) - len(kept))])
     if not rows:
         return None, {}
     return pick_threshold(rows, g, f1, off, max_false_abstain, grid)

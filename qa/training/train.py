@@ -378,7 +378,7 @@ def run_gate(data: Sequence[Path], out: Path, base_model: Path, work: Path) -> P
         extra,
         dev_reads,
         offtopic_dev,
-        _Predictor(model.reranker),
+        model.reranker.model,
         base_model,
         work,
         embedder,
@@ -404,16 +404,6 @@ def _copy_model(base: Path, out: Path, leave: Sequence[str]) -> None:
     for f in base.iterdir():
         if f.is_file() and f.name not in leave:
             shutil.copy2(f, out / f.name)
-
-
-class _Predictor:
-    """A loaded `Reranker` as the fitted model the training code calls `predict(rows)` on."""
-
-    def __init__(self, reranker: Any) -> None:
-        self._model = reranker._model
-
-    def predict(self, rows: Any) -> Any:
-        return self._model.predict(rows)
 
 
 def _second_stage(
