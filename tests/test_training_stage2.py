@@ -183,3 +183,42 @@ def test_the_gate_learns_answerability_apart_from_being_right_and_picks_a_thresh
     t, at = choose_gate_threshold(dev, [_gated(OFFTOPIC, False, 0.0, 0.1, rng) for _ in range(20)], _Identity(), gate)
     assert t is not None
     assert at["hard"]["false_abstain"] == 0.0 and at[OFFTOPIC]["noanswer_accuracy"] == 1.0
+
+
+def test_questions_without_their_paragraph_are_unanswerable_reads(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    """Each question is asked of the collection less its own paragraph: where no other paragraph
+    holds its answer, the answer cannot show, and the read is an on-topic unanswerable question."""
+    from qa.training.stage2 import WITHOUT, without_paragraph_reads
+
+    sample = _sample()
+    reads = without_paragraph_reads({"news": sample}, tmp_path / "work", default_model_dir(), embedder, share=1.0)
+    ids = {q.id for q in sample.questions}
+    assert reads and all(r.sample == WITHOUT and not r.answerable and r.qid in ids for r in reads)
+    assert all(len(r.x) and not r.f1.any() and not r.sentence_ok.any() and r.na is not None for r in reads)
+    # Questions whose answer no other paragraph has: with their own paragraph searched, the first
+    # stage finds most of them (the test above); without it, none shows, so nearly all are kept.
+    only_own = {
+        q.id
+        for q in sample.questions
+        if not any(a.text.lower() in p.lower() for a in q.answers for p in sample.contexts if p != q.context)
+    }
+    assert len(only_own) >= 5
+    assert len(only_own & {r.qid for r in reads}) >= 0.8 * len(only_own)
+    fewer = without_paragraph_reads({"news": sample}, tmp_path / "work", default_model_dir(), embedder, share=0.25)
+    assert len(fewer) <= 4
+
+
+def test_paired_reads_are_predicted_by_their_questions_fold() -> None:
+    from dataclasses import replace
+
+    from qa.training.stage2 import out_of_fold
+
+    rng = np.random.default_rng(1)
+    reads = [replace(_gated("s", True, float(i % 2), 0.5, rng), qid=f"q{i}") for i in range(400)]
+    paired = [replace(reads[3], sample="p"), replace(reads[390], sample="p"), replace(reads[5], qid="elsewhere")]
+    preds = out_of_fold(reads, paired=paired)
+    assert len(preds) == 403
+    # The same rows under the same fold's re-ranker: the same predictions as the question's own read.
+    np.testing.assert_allclose(preds[400], preds[3])
+    np.testing.assert_allclose(preds[401], preds[390])
+    assert len(preds[402]) == 0  # its question is not among the reads: no fold, no prediction

@@ -48,6 +48,7 @@ class Read2:
     sentence_ok: np.ndarray
     conf: float = float("nan")  # the first stage's confidence (its no-answer model)
     na: np.ndarray | None = None  # what that no-answer model reads (`scorer.noanswer_vector`)
+    qid: str = ""  # the pool question read ("" for an off-topic one)
 
 
 def write_documents(contexts: Iterable[str], docs_dir: Path) -> dict[str, str]:
@@ -94,11 +95,12 @@ def _open(name: str, sample: DevSample, work: Path, model_dir: Path, embedder: A
     return live
 
 
-def _first(live: Any, question: str) -> tuple[Any, Any, Any, float] | None:
-    """(parsed question, reading, ranked candidates, the first stage's confidence), None if nothing was read."""
+def _first(live: Any, question: str, docs: frozenset[int] | None = None) -> tuple[Any, Any, Any, float] | None:
+    """(parsed question, reading, ranked candidates, the first stage's confidence), None if nothing was
+    read; `docs`: the document numbers searched (None: all)."""
     settings = Settings()
     answerer = live.answerer
-    hits = live.retriever.search(question, k=max(settings.k, settings.answer_depth)).hits
+    hits = live.retriever.search(question, k=max(settings.k, settings.answer_depth), docs=docs).hits
     first = answerer.first_stage(question, hits)
     if first is None:
         return None
@@ -107,7 +109,9 @@ def _first(live: Any, question: str) -> tuple[Any, Any, Any, float] | None:
     return pq, reading, ranked, conf
 
 
-def _read2(sample: str, answerable: bool, golds: Sequence[str], first: tuple[Any, ...], texts: Sequence[str]) -> Read2:
+def _read2(
+    sample: str, answerable: bool, golds: Sequence[str], first: tuple[Any, ...], texts: Sequence[str], qid: str = ""
+) -> Read2:
     """One question's `Read2` from its `_first` reading, scored against `golds` (none: every F1 is 0)."""
     pq, reading, ranked, conf = first
     x = rerank_matrix(ranked, texts)
@@ -116,7 +120,7 @@ def _read2(sample: str, answerable: bool, golds: Sequence[str], first: tuple[Any
     f1 = [f1_score(texts[c.doc][c.start : c.end], golds) if golds else 0.0 for c in spans]
     sents = [texts[c.doc][c.sent_start : c.sent_end] for c in spans]
     ok = [bool(golds) and sentence_contains_answer(t, golds) for t in sents]
-    return Read2(sample, answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool), conf, na)
+    return Read2(sample, answerable, x, np.asarray(f1, np.float32), np.asarray(ok, bool), conf, na, qid)
 
 
 def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[Read2]:
@@ -132,7 +136,7 @@ def read_samples(samples: dict[str, DevSample], work: Path, model_dir: Path, emb
             first = _first(live, q.question)
             if first is None:
                 continue
-            out.append(_read2(name, q.answerable, [a.text for a in q.answers], first, texts))
+            out.append(_read2(name, q.answerable, [a.text for a in q.answers], first, texts, q.id))
         log.info("%s: read %d questions end to end (%.1f min)", name, len(sample.questions), (time.time() - t0) / 60)
     return out
 
@@ -166,6 +170,39 @@ def offtopic_reads(
 
 
 OFFTOPIC = "off-topic"
+WITHOUT = "without-its-paragraph"
+
+
+def without_paragraph_reads(
+    samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any, share: float = 0.3, seed: int = 0
+) -> list[Read2]:
+    """On-topic unanswerable questions read end to end: a `share` of each sample's answerable
+    questions asked of its collection without their own paragraph (the rest of the article and of
+    the sample still searched). A user's question about a topic the documents cover, on a point they
+    do not, looks like this: its key words and names match, its answer is missing. The off-topic
+    questions teach none of that, and the pool's written-unanswerable ones are few. A question whose
+    answer still shows in a candidate's sentence (another paragraph says it too) is left out. Each
+    read is unanswerable, its sample named `WITHOUT`, its `qid` the question's."""
+    rng = random.Random(seed)
+    out: list[Read2] = []
+    for name, sample in samples.items():
+        asked = [q for q in sample.questions if q.answerable]
+        if not asked:
+            continue
+        live = _open(name, sample, work, model_dir, embedder)
+        texts = live.data.texts
+        doc_of = {texts[d]: d for d in range(len(texts))}
+        every = frozenset(range(len(texts)))
+        for q in rng.sample(asked, round(share * len(asked))):
+            own = doc_of.get(q.context)
+            first = _first(live, q.question, docs=every - {own}) if own is not None else None
+            if first is None:
+                continue
+            read = _read2(WITHOUT, False, [a.text for a in q.answers], first, texts, q.id)
+            if read.sentence_ok.any() or bool((read.f1 >= 0.5).any()):
+                continue
+            out.append(replace(read, f1=np.zeros_like(read.f1), sentence_ok=np.zeros_like(read.sentence_ok)))
+    return out
 
 
 # The thresholds tried: 0.05 to 0.50 by 0.01 (the no-answer model's probabilities).
@@ -242,20 +279,29 @@ def pick_threshold(
 GATE_GRID = tuple(round(0.05 + 0.01 * n, 2) for n in range(91))
 
 
-def out_of_fold(reads: Sequence[Read2], folds: int = 5, seed: int = 0) -> list[np.ndarray]:
+def out_of_fold(
+    reads: Sequence[Read2], folds: int = 5, seed: int = 0, paired: Sequence[Read2] = ()
+) -> list[np.ndarray]:
     """Each read's re-ranker predictions from a re-ranker fitted without its fold (contiguous blocks,
     so the questions of one article stay together): the gate learns from the second stage's errors
-    as they are on questions it never trained on, not from its fit to its own training rows."""
+    as they are on questions it never trained on, not from its fit to its own training rows.
+
+    `paired` reads (the same questions asked another way, matched by `qid`) are predicted by their
+    question's fold too, and come after `reads` in the result; one whose question is not among
+    `reads` gets no prediction (an empty array)."""
     n = len(reads)
     fold = np.arange(n) * folds // max(n, 1)
-    out: list[np.ndarray] = [np.zeros(0, np.float64)] * n
+    fold_of = {r.qid: int(g) for r, g in zip(reads, fold) if r.qid}
+    every = [*reads, *paired]
+    which = [*(int(g) for g in fold), *(fold_of.get(r.qid, -1) if r.qid else -1 for r in paired)]
+    out: list[np.ndarray] = [np.zeros(0, np.float64)] * len(every)
     for f in range(folds):
-        held = [int(i) for i in np.flatnonzero(fold == f) if len(reads[int(i)].x)]
+        held = [i for i, g in enumerate(which) if g == f and len(every[i].x)]
         if not held:
             continue
         model = fit_reranker([r for r, g in zip(reads, fold) if g != f], seed)
         for i in held:
-            out[i] = np.asarray(model.predict(reads[i].x), np.float64)
+            out[i] = np.asarray(model.predict(every[i].x), np.float64)
     return out
 
 
@@ -275,19 +321,22 @@ def gate_rows(reads: Sequence[Read2], preds: Sequence[np.ndarray]) -> tuple[list
     return keep, np.vstack(xs) if xs else np.zeros((0, width), np.float32), np.asarray(f1, np.float64)
 
 
-def fit_gate(reads: Sequence[Read2], unseen: Sequence[Read2], reranker: Any, seed: int = 0) -> Any:
+def fit_gate(
+    reads: Sequence[Read2], unseen: Sequence[Read2], reranker: Any, seed: int = 0, paired: Sequence[Read2] = ()
+) -> Any:
     """The gate (`qa/answerer/gate.py`): two classifiers over `gate_vector`, one for "the answer shown
     is right" (F1 >= 0.5), one for "the question is answerable". Fitted on the second stage's training
-    reads (its predictions out of fold) and on `unseen` reads `reranker` never trained on (off-topic
-    questions, the written-unanswerable questions of `gate_sample`), read by it."""
+    reads (its predictions out of fold), on `paired` reads of those same questions asked another way
+    (`without_paragraph_reads`; out of their question's fold) and on `unseen` reads `reranker` never
+    trained on (off-topic questions, the written-unanswerable questions of `gate_sample`), read by it."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from qa.answerer.gate import Gate, gate_categorical
 
-    preds = out_of_fold(reads, seed=seed) + [
+    preds = out_of_fold(reads, seed=seed, paired=paired) + [
         np.asarray(reranker.predict(r.x), np.float64) if len(r.x) else np.zeros(0) for r in unseen
     ]
-    every = [*reads, *unseen]
+    every = [*reads, *paired, *unseen]
     keep, x, f1 = gate_rows(every, preds)
     answerable = np.asarray([every[i].answerable for i in keep], bool)
 

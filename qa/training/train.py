@@ -376,6 +376,7 @@ def run_gate(data: Sequence[Path], out: Path, base_model: Path, work: Path) -> P
         reads,
         train_samples,
         extra,
+        dev,
         dev_reads,
         offtopic_dev,
         model.reranker.model,
@@ -457,7 +458,7 @@ def _second_stage(
                 print(f"[stage2]   {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in f.items()))
         held = seen | set(ids) | {q.id for smp in dev.values() for q in smp.questions}
         extra = s2.gate_sample(train, held)
-        gate = _gate(reads, train_samples, extra, dev_reads, offtopic_dev, reranker, first, work, embedder, meta)
+        gate = _gate(reads, train_samples, extra, dev, dev_reads, offtopic_dev, reranker, first, work, embedder, meta)
     meta["stage2_questions"] = len(ids)
     meta["figures"]["stage2"] = figures
     return reranker, ids, gate
@@ -467,6 +468,7 @@ def _gate(
     reads: Sequence[Any],
     train_samples: dict[str, Any],
     extra: dict[str, Any],
+    dev: dict[str, Any],
     dev_reads: Sequence[Any],
     offtopic_dev: Sequence[Any],
     reranker: Any,
@@ -475,25 +477,30 @@ def _gate(
     embedder: Any,
     meta: dict[str, Any],
 ) -> tuple[Any, float] | None:
-    """Fit the gate on the second stage's training reads, their own off-topic questions and the
-    `extra` samples (`stage2.gate_sample`), and choose its threshold on the development reads and
-    their off-topic questions (`qa/answerer/gate.py`)."""
+    """Fit the gate on the second stage's training reads, those questions asked without their own
+    paragraph, their own off-topic questions and the `extra` samples (`stage2.gate_sample`), and
+    choose its threshold on the development reads, theirs asked without their paragraph and their
+    off-topic questions (`qa/answerer/gate.py`)."""
     from qa.training import stage2 as s2
 
     t0 = time.time()
+    without = s2.without_paragraph_reads(train_samples, work / "stage2", first, embedder)
     offtopic_train = s2.offtopic_reads(train_samples, work / "stage2", first, embedder, seed=1)
     extra_reads = s2.read_samples(extra, work / "gate", first, embedder)
-    gate = s2.fit_gate(reads, [*offtopic_train, *extra_reads], reranker)
-    threshold, at = s2.choose_gate_threshold(dev_reads, offtopic_dev, reranker, gate)
+    gate = s2.fit_gate(reads, [*offtopic_train, *extra_reads], reranker, paired=without)
+    without_dev = s2.without_paragraph_reads(dev, work / "dev", first, embedder, seed=1)
+    threshold, at = s2.choose_gate_threshold([*dev_reads, *without_dev], offtopic_dev, reranker, gate)
     if threshold is None:
         print("[gate] no threshold keeps false-abstain <= 0.20 on every development sample; no gate")
         return None
     meta["figures"]["gate_threshold"] = at
     print(
-        f"[gate] fitted on {len(reads)} questions, {len(offtopic_train)} off-topic ones and {len(extra_reads)} "
-        f"of paragraphs with written-unanswerable questions ({sum(not r.answerable for r in extra_reads)} of them) "
-        f"({(time.time() - t0) / 60:.1f} min); abstains below answerability {threshold:.2f}, chosen on the "
-        f"development samples and {len(offtopic_dev)} off-topic questions (best mean score, false-abstain <= 0.20)"
+        f"[gate] fitted on {len(reads)} questions, {len(without)} of them asked without their paragraph, "
+        f"{len(offtopic_train)} off-topic ones and {len(extra_reads)} of paragraphs with written-unanswerable "
+        f"questions ({sum(not r.answerable for r in extra_reads)} of them) ({(time.time() - t0) / 60:.1f} min); "
+        f"abstains below answerability {threshold:.2f}, chosen on the development samples, {len(without_dev)} "
+        f"of their questions without their paragraph and {len(offtopic_dev)} off-topic questions (best mean "
+        "score, false-abstain <= 0.20)"
     )
     for name, f in at.items():
         print(f"[gate]   {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in f.items()))
