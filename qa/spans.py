@@ -7,14 +7,11 @@ import re
 from dataclasses import dataclass
 
 from qa import question as Q
-from qa.text import STOPWORDS
+from qa.text import STOPWORDS, TEN_WORDS, UNIT_WORDS
 
 NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+|\d+)(?:\.\d+)?"
-NUM_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred dozen dozens hundreds thousands millions"
-)
+# The number words of `qa.text` (less "zero": not a count a span answers with) and the round plurals.
+NUM_WORDS = " ".join((*UNIT_WORDS[1:], *TEN_WORDS, "hundred", "dozen", "dozens", "hundreds", "thousands", "millions"))
 _NUMWORD = r"(?:" + "|".join(NUM_WORDS.split()) + r")(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
 _SCALE = r"(?:\s*(?:million|billion|thousand|trillion|bn|m|k)\b)?"
 CURRENCY_WORDS = (
