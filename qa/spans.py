@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass
 
 from qa import question as Q
-from qa.text import STOPWORDS, TEN_WORDS, UNIT_WORDS
+from qa.text import STOPWORDS, TEN_WORDS
+from qa.text import UNIT_WORDS as NUMBER_UNITS
 
 NUM = r"(?:\d{1,3}(?:[,\u00a0]\d{3})+|\d+)(?:\.\d+)?"
 # The number words of `qa.text` (less "zero": not a count a span answers with) and the round plurals.
-NUM_WORDS = " ".join((*UNIT_WORDS[1:], *TEN_WORDS, "hundred", "dozen", "dozens", "hundreds", "thousands", "millions"))
+NUM_WORDS = " ".join((*NUMBER_UNITS[1:], *TEN_WORDS, "hundred", "dozen", "dozens", "hundreds", "thousands", "millions"))
 _NUMWORD = r"(?:" + "|".join(NUM_WORDS.split()) + r")(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
 _SCALE = r"(?:\s*(?:million|billion|thousand|trillion|bn|m|k)\b)?"
 CURRENCY_WORDS = (
