@@ -293,7 +293,7 @@ def out_of_fold(
     fold = np.arange(n) * folds // max(n, 1)
     fold_of = {r.qid: int(g) for r, g in zip(reads, fold) if r.qid}
     every = [*reads, *paired]
-    which = [*(int(g) for g in fold), *(fold_of.get(r.qid, -1) if r.qid else -1 for r in paired)]
+    which = [*(int(g) for g in fold), *(fold_of.get(r.qid, -1) for r in paired)]  # "" is never a key
     out: list[np.ndarray] = [np.zeros(0, np.float64)] * len(every)
     for f in range(folds):
         held = [i for i, g in enumerate(which) if g == f and len(every[i].x)]
