@@ -185,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         base = Path(args.model) if args.model else default_model_dir()
         if args.stage2_only:
-            run_stage2(data, out, base, Path("build/train"))
+            run_stage2(data, out, base, Path("build/train"), gate=not args.no_gate)
             return 0
         if args.gate_only:
             run_gate(data, out, base, Path("build/train"))
@@ -201,6 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             base_model=Path(args.model) if args.model else None,
             heldout_report=not args.no_report,
             stage2=not args.no_stage2,
+            gate=not args.no_gate,
         )
     except ValueError as e:
         raise DocQAError(str(e)) from e
@@ -305,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fit the gate (confidence and answerability after the second stage) for --model (or the shipped "
         "model), everything else kept as it is",
+    )
+    sp.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="leave the gate out of the second stage (the shipped model has none: `eval/training/gate-experiment.md`)",
     )
     sp.add_argument("--no-report", action="store_true", help="skip the held-out figures at the end")
     index_opt(sp)

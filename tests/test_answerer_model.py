@@ -203,3 +203,38 @@ def test_a_gate_saves_loads_brings_its_threshold_and_goes_with_its_second_stage(
     manifest = json.loads((replaced / MANIFEST).read_text())
     assert not (replaced / GATE_FILE).exists() and GATE_FILE not in manifest["files"]
     assert "gate_threshold" not in manifest and load_model(replaced).gate is None
+
+
+def _tiny_selector() -> object:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from qa.answerer.select import SELECT_CATEGORICAL
+
+    rng = np.random.default_rng(0)
+    x = rng.random((400, len(SELECT_CATEGORICAL)))
+    x[:, SELECT_CATEGORICAL] = rng.integers(0, 4, size=(400, int(SELECT_CATEGORICAL.sum())))
+    y = x[:, 0] > 0.5
+    return HistGradientBoostingClassifier(max_iter=5, categorical_features=SELECT_CATEGORICAL).fit(x, y)
+
+
+def test_a_sentence_selector_saves_loads_and_is_checked(tmp_path: Path) -> None:
+    from qa.answerer.model import SELECT_FILE
+
+    shipped = load_model()
+    out = tmp_path / "with-selector"
+    save_model(out, default_model_dir() / READER_FILE, shipped.variants, {}, selector=_tiny_selector())
+    model = load_model(out)
+    assert model.selector is not None and SELECT_FILE in model.manifest["files"]
+    assert shipped.selector is None or SELECT_FILE in shipped.manifest["files"]
+
+    edited = tmp_path / "edited"
+    shutil.copytree(out, edited)
+    _edit_manifest(edited, select_features=["sim", "moon_phase"])
+    with pytest.raises(ModelError, match="sentence selector trained on other features.*qa train"):
+        load_model(edited)
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(out, damaged)
+    (damaged / SELECT_FILE).write_bytes(b"not a pickle")
+    with pytest.raises(ModelError, match=f"{SELECT_FILE} is damaged"):
+        load_model(damaged)

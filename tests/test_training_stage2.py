@@ -61,7 +61,7 @@ def test_stage2_only_keeps_the_first_stage_byte_for_byte(tmp_path: Path) -> None
     import json
     import shutil
 
-    from qa.answerer.model import RERANK_FILE, SCORER_FILE
+    from qa.answerer.model import RERANK_FILE, SCORER_FILE, SELECT_FILE
     from qa.training.train import run_stage2
 
     colours = ["blue", "green", "red", "yellow", "white", "black"]
@@ -99,6 +99,28 @@ def test_stage2_only_keeps_the_first_stage_byte_for_byte(tmp_path: Path) -> None
     assert ids and all(i.endswith("-1") for i in ids)  # only questions the first stage never saw
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stage2_questions"] == len(ids) and RERANK_FILE in manifest["files"]
+    # The sentence selector is fitted first, and the second stage reads with it.
+    assert model.selector is not None and SELECT_FILE in manifest["files"]
+    assert "gate.pkl" not in manifest["files"]
+
+
+def test_the_selector_learns_which_retrieved_sentences_hold_the_answer(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    from qa.answerer.select import SELECT_FEATURES
+    from qa.training.stage2 import fit_selector, selector_recall, selector_rows
+
+    rows = selector_rows({"news": _sample()}, tmp_path / "work", default_model_dir(), embedder)
+    assert len(rows) == 16
+    for r in rows:
+        assert r.x.shape == (len(r.holds), len(SELECT_FEATURES)) and len(r.holds) > 4
+    # Retrieval brings a sentence holding the answer for nearly every question, among many that do not.
+    assert np.mean([r.holds.any() for r in rows]) >= 0.9
+    assert np.mean([r.holds.mean() for r in rows]) < 0.3
+    model = fit_selector(rows * 3)
+    blend, learned = selector_recall(rows, model, 4)["news"]
+    # Fitted on these very questions, it finds the answer's sentence among four at least as often.
+    assert learned >= blend >= 0.5
 
 
 def test_a_new_second_stage_may_read_what_the_old_one_trained_on(tmp_path: Path) -> None:

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.answerer.candidates import Kind
-from qa.answerer.features import COUNTING
+from qa.answerer.features import COUNTING, SentenceEvidence
 from qa.answerer.gate import gate_vector
 from qa.answerer.model import AnswererModel
 from qa.answerer.parsed import AnswerType, ParsedQuestion, default_idf, parse_question
 from qa.answerer.read import RawSentence, Reading, Scored, measure, name_skeletons, read
 from qa.answerer.rerank import DEPTH, reorder
 from qa.answerer.scorer import Scorer, get_scorer, noanswer_vector, probability, reads_context
+from qa.answerer.select import by_selection
 from qa.answerer.state import AnswerState
 from qa.index import IndexData
 from qa.metrics import normalize_answer
@@ -74,16 +75,29 @@ class LearnedAnswerer:
 
         The second stage trains on exactly this (`qa/training/stage2.py`).
         """
+        measured = self.evidence(question, hits)
+        if measured is None:
+            return None
+        pq, evidence = measured
+        selector = self.model.selector
+        chosen = None
+        if selector is not None:
+            evidence = selector.annotate(pq, evidence, self.data.texts)
+            chosen = by_selection(evidence)
+        reading = read(pq, evidence, self.data.texts, self.state.doc_sentences, self.model.reader, chosen=chosen)
+        ranked = self.scorer.rank(reading)
+        return (pq, reading, ranked) if ranked else None
+
+    def evidence(self, question: str, hits: Sequence[Hit]) -> tuple[ParsedQuestion, list[SentenceEvidence]] | None:
+        """The question parsed and the sentences of `hits` measured against it, by `read.measure`'s
+        blend (None: the hits hold no sentence). The sentence selector trains on exactly this."""
         raws = self._sentences(hits)
         if not raws:
             return None
         pq = self.parse(question)
         qvec = self.state.embedder.encode_query(question)
         vecs = self.state.sentence_vectors([(r.doc, r.start, r.end) for r in raws])
-        evidence = measure(pq, qvec, raws, vecs, self.data.texts, name_skeletons(pq, question))
-        reading = read(pq, evidence, self.data.texts, self.state.doc_sentences, self.model.reader)
-        ranked = self.scorer.rank(reading)
-        return (pq, reading, ranked) if ranked else None
+        return pq, measure(pq, qvec, raws, vecs, self.data.texts, name_skeletons(pq, question))
 
     def answer(
         self,

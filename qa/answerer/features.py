@@ -103,6 +103,8 @@ class SentenceEvidence:
     dense: float
     lexical: float
     rank: int = 0  # rank by relevance among the sentences read
+    selected: float = math.nan  # the sentence selector's probability that it holds the answer (NaN: none)
+    select_rank: float = math.nan  # its rank under the selector
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The answerer's model: a folder with the span reader (int8 ONNX), the candidate scorer and the
-no-answer model (scikit-learn), optionally the second-stage re-ranker (`rerank.pkl`), and a manifest
+no-answer model (scikit-learn), optionally the sentence selector (`select.pkl`), the second-stage
+re-ranker (`rerank.pkl`) and the gate (`gate.pkl`), and a manifest
 of versions, training data and SHA-256 sums.
 
 Loading checks every file against the manifest before it is used, so a truncated download or a
@@ -19,8 +20,9 @@ from typing import Any
 from qa.answerer.features import FEATURE_NAMES
 from qa.answerer.gate import GATE_EXTRA, Gate
 from qa.answerer.reader import SpanReader
-from qa.answerer.rerank import RERANK_EXTRA, Reranker
+from qa.answerer.rerank import RERANK_BASE, RERANK_EXTRA, Reranker
 from qa.answerer.scorer import NOANSWER_BASE, NOANSWER_FEATURES, noanswer_columns
+from qa.answerer.select import SELECT_FEATURES, SentenceSelector
 from qa.answerer.trees import flatten
 from qa.errors import ModelError
 from qa.index.local import file_sha256
@@ -31,6 +33,7 @@ READER_FILE = "reader.int8.onnx"
 SCORER_FILE = "scorer.pkl"
 RERANK_FILE = "rerank.pkl"
 GATE_FILE = "gate.pkl"
+SELECT_FILE = "select.pkl"
 _FIX = "Re-install docqa to restore the shipped model, or run `qa train` to make a new one."
 
 
@@ -60,6 +63,7 @@ class AnswererModel:
     noanswer_columns: tuple[int, ...] | None = None  # which no-answer features it reads (None: all)
     reranker: Any = None  # the second stage over the learned scorer's candidates (None: none trained)
     gate: Gate | None = None  # judges the answer shown after the second stage (None: none trained)
+    selector: SentenceSelector | None = None  # picks the sentences read (None: `read.measure`'s blend)
 
     @property
     def threshold(self) -> float:
@@ -85,9 +89,10 @@ def save_model(
     meta: dict[str, Any],
     reranker: Any = None,
     gate: tuple[Gate, float] | None = None,
+    selector: Any = None,
 ) -> Path:
-    """Write a model folder (reader copied in, scorer, re-ranker and gate with its threshold pickled,
-    manifest last) and return it."""
+    """Write a model folder (reader copied in, scorer, sentence selector, re-ranker and gate with its
+    threshold pickled, manifest last) and return it."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / READER_FILE
     if reader_onnx.resolve() != target.resolve():
@@ -98,7 +103,7 @@ def save_model(
             fh,
             protocol=pickle.HIGHEST_PROTOCOL,
         )
-    for stale in (out / RERANK_FILE, out / GATE_FILE):
+    for stale in (out / RERANK_FILE, out / GATE_FILE, out / SELECT_FILE):
         if stale.exists():
             stale.unlink()  # left from an older model in this folder: it would not match this scorer
     import sklearn
@@ -113,6 +118,8 @@ def save_model(
         **meta,
     }
     _write_manifest(out, manifest)
+    if selector is not None:
+        add_selector(out, selector, {})
     if reranker is None:
         return out
     add_reranker(out, reranker, {k: meta[k] for k in ("stage2_threshold",) if k in meta})
@@ -133,6 +140,19 @@ def add_reranker(folder: Path, reranker: Any, meta: dict[str, Any]) -> Path:
         (folder / GATE_FILE).unlink()
     manifest["files"][RERANK_FILE] = file_sha256(folder / RERANK_FILE)
     manifest["rerank_features"] = list(RERANK_EXTRA)
+    _write_manifest(folder, {**manifest, **meta})
+    return folder
+
+
+def add_selector(folder: Path, selector: Any, meta: dict[str, Any]) -> Path:
+    """Put a sentence selector (`qa/answerer/select.py`) into the model folder `folder`: `select.pkl`
+    written and the manifest given its checksum, the features it reads and `meta`; the other files
+    are left as they are (a second stage fitted on readings without it should be fitted again)."""
+    with (folder / SELECT_FILE).open("wb") as fh:
+        pickle.dump(selector, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"][SELECT_FILE] = file_sha256(folder / SELECT_FILE)
+    manifest["select_features"] = list(SELECT_FEATURES)
     _write_manifest(folder, {**manifest, **meta})
     return folder
 
@@ -180,6 +200,12 @@ def load_model(path: Path | None = None, threads: int = 2) -> AnswererModel:
         return model
 
 
+def forget(path: Path) -> None:
+    """Drop the model at `path` from this process's cache (its folder was rewritten)."""
+    with _lock:
+        _cache.pop(path.resolve(), None)
+
+
 def _load(folder: Path, threads: int) -> AnswererModel:
     mf = folder / MANIFEST
     if not mf.is_file():
@@ -216,28 +242,46 @@ def _load(folder: Path, threads: int) -> AnswererModel:
         raise ModelError(f"The answerer model at {folder} reads {e}. {_FIX}") from e
     reranker = None
     if RERANK_FILE in (manifest.get("files") or {}):
-        if manifest.get("rerank_features") != list(RERANK_EXTRA):
+        extra = manifest.get("rerank_features")
+        # A re-ranker fitted before the later columns were added reads the ones it knew.
+        if not isinstance(extra, list) or len(extra) < len(RERANK_BASE) or extra != list(RERANK_EXTRA[: len(extra)]):
             raise ModelError(f"The answerer model at {folder} has a re-ranker trained on other features. {_FIX}")
+        width = len(FEATURE_NAMES) + len(extra)
         with (folder / RERANK_FILE).open("rb") as fh:
-            reranker = Reranker(flatten(pickle.load(fh)))  # noqa: S301 - checked against the manifest above
+            reranker = Reranker(flatten(pickle.load(fh), width), width)  # noqa: S301 - checked against the manifest
         if manifest.get("stage2_threshold") is not None:
             # Chosen end to end with this second stage (`training.stage2.choose_threshold`); the
             # scorer's own was chosen with the paragraph given.
             learned = variants["learned"]
             variants["learned"] = Variant(learned.scorer, learned.noanswer, float(manifest["stage2_threshold"]))
     gate = _load_gate(folder, manifest) if reranker is not None else None
+    selector = _load_selector(folder, manifest)
     if gate is not None:
         # With a gate the model abstains on its answerability, below the threshold chosen with it.
         learned = variants["learned"]
         variants["learned"] = Variant(learned.scorer, learned.noanswer, float(manifest["gate_threshold"]))
-    return AnswererModel(folder, reader, variants, manifest, tuple(columns), reranker, gate)
+    return AnswererModel(folder, reader, variants, manifest, tuple(columns), reranker, gate, selector)
+
+
+def _load_selector(folder: Path, manifest: dict[str, Any]) -> SentenceSelector | None:
+    """The model's sentence selector (its file already checked in `_load`), None if it has none."""
+    if SELECT_FILE not in (manifest.get("files") or {}):
+        return None
+    if manifest.get("select_features") != list(SELECT_FEATURES):
+        raise ModelError(f"The answerer model at {folder} has a sentence selector trained on other features. {_FIX}")
+    with (folder / SELECT_FILE).open("rb") as fh:
+        return SentenceSelector(flatten(pickle.load(fh)))  # noqa: S301 - checked against the manifest's SHA-256
 
 
 def _load_gate(folder: Path, manifest: dict[str, Any]) -> Gate | None:
     """The model's gate (its file already checked against the manifest), None if it has none."""
     if GATE_FILE not in (manifest.get("files") or {}):
         return None
-    if manifest.get("gate_features") != list(GATE_EXTRA) or manifest.get("gate_threshold") is None:
+    if (
+        manifest.get("gate_features") != list(GATE_EXTRA)
+        or manifest.get("gate_threshold") is None
+        or manifest.get("rerank_features") != list(RERANK_EXTRA)
+    ):
         raise ModelError(f"The answerer model at {folder} has a gate trained on other features. {_FIX}")
     with (folder / GATE_FILE).open("rb") as fh:
         right, answerable = pickle.load(fh)  # noqa: S301 - checked against the manifest's SHA-256 in `_load`

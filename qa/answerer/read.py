@@ -140,11 +140,15 @@ def read(
     doc_sentences: Callable[[int], Sequence[tuple[int, int]]],
     reader: SpanReader,
     read_sentences: int = READ_SENTENCES,
+    chosen: Sequence[SentenceEvidence] | None = None,
 ) -> Reading:
-    """Candidates with features from the best `read_sentences` sentences and their windows."""
+    """Candidates with features from the best `read_sentences` sentences and their windows.
+
+    `chosen`: the sentences to read, best first (a selector's pick; None: the first of `evidence`).
+    """
     if not evidence:
         return Reading((), (), 0.0)
-    top = list(evidence[:read_sentences])
+    top = list((evidence if chosen is None else chosen)[:read_sentences])
     windows = windows_for(top, doc_sentences, texts)
     scores = reader.read(pq.text, windows)
     by_span = {(e.doc, e.start): e for e in evidence}

@@ -37,7 +37,12 @@ RERANK_EXTRA = (
     "agree",  # how many of the top candidates have the same normalised text
     "agree_score",  # their first-stage scores summed
     "doc_rank",  # best retrieval rank of any passage of its document among the candidates
+    # Added with the sentence selector (`select.py`; NaN without one). A re-ranker fitted before
+    # them reads the columns up to "doc_rank" (`Reranker(width=...)`).
+    "select_p",  # the selector's probability that its sentence holds the answer
+    "select_rank",  # its sentence's rank under the selector
 )
+RERANK_BASE = RERANK_EXTRA[: RERANK_EXTRA.index("doc_rank") + 1]
 RERANK_CATEGORICAL = np.asarray(list(CATEGORICAL) + [False] * len(RERANK_EXTRA), dtype=bool)
 
 
@@ -75,6 +80,8 @@ def rerank_matrix(ranked: Sequence[Scored], texts: Sequence[str]) -> np.ndarray:
             [count[k] for k in keys],
             [total[k] for k in keys],
             [doc_rank[d] for d in docs],
+            [e.selected for e in ev],
+            [e.select_rank for e in ev],
         ]
     )
     return np.hstack([matrix([s.features for s in top]), extra.astype(np.float32)]).astype(np.float32)
@@ -83,8 +90,9 @@ def rerank_matrix(ranked: Sequence[Scored], texts: Sequence[str]) -> np.ndarray:
 class Reranker:
     """The top `DEPTH` candidates in the second stage's order, each scored with its prediction."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, width: int | None = None) -> None:
         self._model = model
+        self._width = width  # the columns of `rerank_matrix` it was fitted on (None: all)
 
     @property
     def model(self) -> Any:
@@ -96,7 +104,7 @@ class Reranker:
         rows = rerank_matrix(ranked, texts)
         if not len(rows):
             return rows, np.zeros(0, np.float64)
-        return rows, np.asarray(self._model.predict(rows), dtype=np.float64)
+        return rows, np.asarray(self._model.predict(rows[:, : self._width]), dtype=np.float64)
 
     def rerank(self, ranked: Sequence[Scored], texts: Sequence[str]) -> list[Scored]:
         return reorder(ranked, self.predict(ranked, texts)[1])

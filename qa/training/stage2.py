@@ -13,7 +13,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,16 @@ def offtopic_reads(
     return out
 
 
+def _answerable(
+    samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any
+) -> Iterator[tuple[str, Any, list[Record]]]:
+    """(name, live state, answerable questions) for each sample that has any (`_open`)."""
+    for name, sample in samples.items():
+        asked = [q for q in sample.questions if q.answerable]
+        if asked:
+            yield name, _open(name, sample, work, model_dir, embedder), asked
+
+
 OFFTOPIC = "off-topic"
 WITHOUT = "without-its-paragraph"
 
@@ -185,11 +195,7 @@ def without_paragraph_reads(
     read is unanswerable, its sample named `WITHOUT`, its `qid` the question's."""
     rng = random.Random(seed)
     out: list[Read2] = []
-    for name, sample in samples.items():
-        asked = [q for q in sample.questions if q.answerable]
-        if not asked:
-            continue
-        live = _open(name, sample, work, model_dir, embedder)
+    for _, live, asked in _answerable(samples, work, model_dir, embedder):
         texts = live.data.texts
         doc_of = {texts[d]: d for d in range(len(texts))}
         every = frozenset(range(len(texts)))
@@ -203,6 +209,75 @@ def without_paragraph_reads(
                 continue
             out.append(replace(read, f1=np.zeros_like(read.f1), sentence_ok=np.zeros_like(read.sentence_ok)))
     return out
+
+
+@dataclass(frozen=True)
+class SentenceRows:
+    """One answerable question's retrieved sentences: their `select_matrix` rows (in the blend's
+    order) and which of them hold a gold answer."""
+
+    sample: str
+    x: np.ndarray
+    holds: np.ndarray
+
+
+def selector_rows(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[SentenceRows]:
+    """Every answerable question of `samples` retrieved from its sample's index and its sentences
+    measured (`LearnedAnswerer.evidence`; no reading, so it is quick), for `fit_selector`."""
+    from qa.answerer.select import select_matrix
+
+    settings = Settings()
+    out: list[SentenceRows] = []
+    for name, live, asked in _answerable(samples, work, model_dir, embedder):
+        texts = live.data.texts
+        for q in asked:
+            hits = live.retriever.search(q.question, k=max(settings.k, settings.answer_depth)).hits
+            measured = live.answerer.evidence(q.question, hits)
+            if measured is None:
+                continue
+            pq, evidence = measured
+            golds = [a.text for a in q.answers]
+            holds = [sentence_contains_answer(texts[e.doc][e.start : e.end], golds) for e in evidence]
+            out.append(SentenceRows(name, select_matrix(pq, evidence, texts), np.asarray(holds, bool)))
+    return out
+
+
+def fit_selector(rows: Sequence[SentenceRows], seed: int = 0) -> Any:
+    """Gradient-boosted trees for the probability that a sentence holds the answer, each question
+    weighted alike (a long retrieved list would otherwise count for more)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from qa.answerer.select import SELECT_CATEGORICAL
+
+    used = [r for r in rows if len(r.x)]
+    x = np.vstack([r.x for r in used])
+    y = np.concatenate([r.holds for r in used])
+    w = np.concatenate([np.full(len(r.x), 1.0 / len(r.x)) for r in used])
+    model = HistGradientBoostingClassifier(
+        max_iter=300,
+        learning_rate=0.05,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        categorical_features=SELECT_CATEGORICAL,
+        random_state=seed,
+        early_stopping=False,
+    )
+    model.fit(x, y, sample_weight=w * len(w) / w.sum())
+    return model
+
+
+def selector_recall(rows: Sequence[SentenceRows], model: Any, k: int) -> dict[str, tuple[float, float]]:
+    """Per sample: the share of questions with a gold-holding sentence among the `k` read, by the
+    blend and by `model`."""
+    by: dict[str, list[tuple[bool, bool]]] = {}
+    for r in rows:
+        if not len(r.x):
+            continue
+        p = model.predict_proba(r.x)[:, 1]
+        picked = np.argsort(-p, kind="stable")[:k]
+        by.setdefault(r.sample, []).append((bool(r.holds[:k].any()), bool(r.holds[picked].any())))
+    return {n: (float(np.mean([a for a, _ in v])), float(np.mean([b for _, b in v]))) for n, v in by.items()}
 
 
 # The thresholds tried: 0.05 to 0.50 by 0.01 (the no-answer model's probabilities).
@@ -393,6 +468,9 @@ def fit_reranker(reads: Sequence[Read2], seed: int = 0) -> Any:
     rows = [r for r in reads if len(r.x)]
     x = np.vstack([r.x for r in rows])
     y = np.concatenate([r.f1 for r in rows])
+    # Read without a sentence selector, its columns are NaN throughout, which the trees' binning
+    # refuses; a constant column is never split on, and predicting with NaN there goes either way alike.
+    x[:, np.isnan(x).all(axis=0)] = 0.0
     model = HistGradientBoostingRegressor(
         max_iter=300,
         learning_rate=0.05,

@@ -14,7 +14,7 @@ import pickle
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,7 @@ def run(
     base_model: Path | None = None,
     heldout_report: bool = True,
     stage2: bool = True,
+    gate: bool = True,
     work: Path = Path("build/train"),
 ) -> dict[str, Any]:
     """Train what ships and write the model folder `out`; returns the figures it printed.
@@ -282,7 +283,7 @@ def run(
         "minutes": round((time.time() - t0) / 60, 1),
         "figures": {n: {k: v for k, v in f.items() if k != "reliability"} for n, f in figures.items()},
     }
-    reranker, stage2_ids, gate = (
+    second = (
         _second_stage(
             sp.train,
             reader_ids | {r.id for r in rest},
@@ -291,13 +292,14 @@ def run(
             work,
             embedder,
             heldout_report,
+            with_gate=gate,
         )
         if stage2
-        else (None, [], None)
+        else SecondStage(None, [])
     )
     meta["minutes"] = round((time.time() - t0) / 60, 1)
-    save_model(out, reader_onnx, variants, meta, reranker, gate)
-    _write_ids(out, reader_ids, [r.id for r in rest], stage2_ids)
+    save_model(out, reader_onnx, variants, meta, second.reranker, second.gate, second.selector)
+    _write_ids(out, reader_ids, [r.id for r in rest], second.ids)
     print(f"wrote {out} in {meta['minutes']} min")
     return figures
 
@@ -312,11 +314,23 @@ def _write_ids(out: Path, reader: set[str], scorer: Sequence[str], stage2: Seque
             f.unlink()
 
 
-def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, report: bool = True) -> Path:
-    """Add a second stage to the model at `base_model` (its reader and first stage kept byte for
-    byte) and write the result to `out`: `qa train --stage2-only`."""
+def run_stage2(
+    data: Sequence[Path], out: Path, base_model: Path, work: Path, report: bool = True, gate: bool = True
+) -> Path:
+    """Add a second stage (the sentence selector, the re-ranker and, with `gate`, the gate) to the
+    model at `base_model` (its reader and first stage kept byte for byte) and write the result to
+    `out`: `qa train --stage2-only`."""
 
-    from qa.answerer.model import GATE_FILE, MANIFEST, RERANK_FILE, add_gate, add_reranker, load_model
+    from qa.answerer.model import (
+        GATE_FILE,
+        MANIFEST,
+        RERANK_FILE,
+        SELECT_FILE,
+        add_gate,
+        add_reranker,
+        add_selector,
+        load_model,
+    )
     from qa.embed import MiniLMEmbedder
 
     t0 = time.time()
@@ -326,7 +340,7 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
     load_model(base_model)  # checked before anything is read with it
     manifest = json.loads((base_model / MANIFEST).read_text(encoding="utf-8"))
     meta: dict[str, Any] = {"figures": dict(manifest.get("figures", {}))}
-    reranker, ids, gate = _second_stage(
+    second = _second_stage(
         split(records).train,
         trained_ids(records, base_model, second_stage=False),
         base_model,
@@ -334,16 +348,20 @@ def run_stage2(data: Sequence[Path], out: Path, base_model: Path, work: Path, re
         work,
         MiniLMEmbedder(),
         report,
+        with_gate=gate,
     )
-    if reranker is None:
+    if second.reranker is None:
         raise ValueError("No training-split articles are left that the model never trained on.")
-    _copy_model(base_model, out, leave=(RERANK_FILE, GATE_FILE))
-    (out / "stage2_train_ids.json").write_text(json.dumps(sorted(ids)))
+    _copy_model(base_model, out, leave=(RERANK_FILE, GATE_FILE, SELECT_FILE))
+    (out / "stage2_train_ids.json").write_text(json.dumps(sorted(second.ids)))
     minutes = round((time.time() - t0) / 60, 1)
     meta.update(stage2_minutes=minutes)
-    add_reranker(out, reranker, meta)
-    if gate is not None:
-        add_gate(out, gate[0], gate[1], {})
+    _drop_file_entry(out, SELECT_FILE)
+    if second.selector is not None:
+        add_selector(out, second.selector, {})
+    add_reranker(out, second.reranker, meta)
+    if second.gate is not None:
+        add_gate(out, second.gate[0], second.gate[1], {})
     print(f"wrote {out} in {minutes} min")
     return out
 
@@ -407,6 +425,41 @@ def _copy_model(base: Path, out: Path, leave: Sequence[str]) -> None:
             shutil.copy2(f, out / f.name)
 
 
+@dataclass(frozen=True)
+class SecondStage:
+    """What `_second_stage` fitted: the re-ranker (None: no articles left to read end to end), the
+    pool ids it trained on, the gate with its threshold and the sentence selector (None: not fitted)."""
+
+    reranker: Any
+    ids: list[str]
+    gate: tuple[Any, float] | None = None
+    selector: Any = None
+
+
+def _drop_file_entry(folder: Path, name: str) -> None:
+    """Forget `name` in the model folder's manifest (a file copied from another model that no longer fits)."""
+    mf = folder / "manifest.json"
+    manifest = json.loads(mf.read_text(encoding="utf-8"))
+    if manifest.get("files", {}).pop(name, None) is not None:
+        mf.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _with_selector(first: Path, selector: Any, dest: Path) -> Path:
+    """A copy of the model folder `first` at `dest` that reads with `selector` (the second stage is
+    trained on what the answerer reads with it; `first` itself is left as it is)."""
+    from qa.answerer.model import GATE_FILE, RERANK_FILE, SELECT_FILE, add_selector, forget
+
+    if dest.exists():
+        for f in dest.iterdir():
+            if f.is_file():
+                f.unlink()
+    _copy_model(first, dest, leave=(RERANK_FILE, GATE_FILE, SELECT_FILE))
+    for name in (RERANK_FILE, GATE_FILE, SELECT_FILE):
+        _drop_file_entry(dest, name)
+    forget(dest)
+    return add_selector(dest, selector, {})
+
+
 def _second_stage(
     train: Sequence[Record],
     seen: set[str],
@@ -415,20 +468,30 @@ def _second_stage(
     work: Path,
     embedder: Any,
     report: bool,
-) -> tuple[Any, list[str], tuple[Any, float] | None]:
-    """Fit the re-ranker on training-split articles read end to end by the first stage at `first`.
+    with_gate: bool = True,
+) -> SecondStage:
+    """Fit the sentence selector, then the re-ranker on training-split articles read end to end by
+    the first stage at `first` with that selector.
 
-    Returns the re-ranker (None when the data hold no such articles), the ids it trained on, and the
-    gate with its threshold (None without `report`: the threshold is chosen on the development
-    samples); its figures there go into `meta`.
+    Without `report` or `with_gate` no gate is fitted (its threshold is chosen on the development
+    samples); the figures there go into `meta`.
     """
+    from qa.answerer.read import READ_SENTENCES
     from qa.training import stage2 as s2
 
     train_samples, dev = s2.samples(train, seen)
     ids = [q.id for smp in train_samples.values() for q in smp.questions]
     if not ids:
         log.info("second stage: no training-split articles left to read end to end; none trained")
-        return None, [], None
+        return SecondStage(None, [])
+    selector = s2.fit_selector(s2.selector_rows(train_samples, work / "stage2", first, embedder))
+    print(f"[select] sentence selector fitted on {len(ids)} questions' retrieved sentences")
+    if report:
+        recall = s2.selector_recall(s2.selector_rows(dev, work / "dev", first, embedder), selector, READ_SENTENCES)
+        meta["figures"]["select_recall"] = {n: {"blend": a, "selector": b} for n, (a, b) in recall.items()}
+        for name, (a, b) in recall.items():
+            print(f"[select] {name}: a sentence holding the answer among the {READ_SENTENCES} read {a:.3f} -> {b:.3f}")
+    first = _with_selector(first, selector, work / "select-model")
     reads = s2.read_samples(train_samples, work / "stage2", first, embedder)
     reranker = s2.fit_reranker(reads)
     print(f"[stage2] re-ranker fitted on {len(reads)} questions read end to end from {len(train_samples)} samples")
@@ -457,11 +520,14 @@ def _second_stage(
             for name, f in at.items():
                 print(f"[stage2]   {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in f.items()))
         held = seen | set(ids) | {q.id for smp in dev.values() for q in smp.questions}
-        extra = s2.gate_sample(train, held)
-        gate = _gate(reads, train_samples, extra, dev, dev_reads, offtopic_dev, reranker, first, work, embedder, meta)
+        if with_gate:
+            extra = s2.gate_sample(train, held)
+            gate = _gate(
+                reads, train_samples, extra, dev, dev_reads, offtopic_dev, reranker, first, work, embedder, meta
+            )
     meta["stage2_questions"] = len(ids)
     meta["figures"]["stage2"] = figures
-    return reranker, ids, gate
+    return SecondStage(reranker, ids, gate, selector)
 
 
 def _gate(
