@@ -39,6 +39,7 @@ CLI_COMMANDS = {
         "--no-stage2",
         "--stage2-only",
         "--gate-only",
+        "--no-gate",
         "--no-report",
         "--index",
         "--model",

@@ -27,7 +27,7 @@ from qa.config import Settings
 from qa.errors import DocQAError
 from qa.ingest import parse_document
 from qa.metrics import f1_score, sentence_contains_answer
-from qa.training.pool import STAGE2_SAMPLES, DevSample, Record, dev_samples
+from qa.training.pool import STAGE2_SAMPLES, DevSample, Record, bucket, dev_samples
 
 log = logging.getLogger("qa.training.stage2")
 
@@ -219,6 +219,7 @@ class SentenceRows:
     sample: str
     x: np.ndarray
     holds: np.ndarray
+    fold: int = 0  # `selector_fold` of its question
 
 
 def selector_rows(samples: dict[str, DevSample], work: Path, model_dir: Path, embedder: Any) -> list[SentenceRows]:
@@ -238,7 +239,8 @@ def selector_rows(samples: dict[str, DevSample], work: Path, model_dir: Path, em
             pq, evidence = measured
             golds = [a.text for a in q.answers]
             holds = [sentence_contains_answer(texts[e.doc][e.start : e.end], golds) for e in evidence]
-            out.append(SentenceRows(name, select_matrix(pq, evidence, texts), np.asarray(holds, bool)))
+            rows = select_matrix(pq, evidence, texts)
+            out.append(SentenceRows(name, rows, np.asarray(holds, bool), selector_fold(q)))
     return out
 
 
@@ -265,6 +267,30 @@ def fit_selector(rows: Sequence[SentenceRows], seed: int = 0) -> Any:
     )
     model.fit(x, y, sample_weight=w * len(w) / w.sum())
     return model
+
+
+# The second stage's training questions are read with a selector fitted on the other fold's, so its
+# re-ranker learns how far to trust the selector's probability on questions the selector never saw.
+SELECT_FOLDS = 2
+
+
+def selector_fold(q: Record) -> int:
+    """The fold of `q`, by its context: questions on one paragraph share its sentences."""
+    return bucket(q.context, SELECT_FOLDS)
+
+
+def read_samples_by_fold(
+    samples: dict[str, DevSample], work: Path, fold_models: Sequence[Path], embedder: Any
+) -> list[Read2]:
+    """`read_samples`, each question read with `fold_models[selector_fold(question)]`."""
+    out: list[Read2] = []
+    for k, model_dir in enumerate(fold_models):
+        part = {
+            name: DevSample(tuple(q for q in s.questions if selector_fold(q) == k), s.contexts)
+            for name, s in samples.items()
+        }
+        out.extend(read_samples(part, work, model_dir, embedder))
+    return out
 
 
 def selector_recall(rows: Sequence[SentenceRows], model: Any, k: int) -> dict[str, tuple[float, float]]:

@@ -484,15 +484,21 @@ def _second_stage(
     if not ids:
         log.info("second stage: no training-split articles left to read end to end; none trained")
         return SecondStage(None, [])
-    selector = s2.fit_selector(s2.selector_rows(train_samples, work / "stage2", first, embedder))
-    print(f"[select] sentence selector fitted on {len(ids)} questions' retrieved sentences")
+    rows = s2.selector_rows(train_samples, work / "stage2", first, embedder)
+    selector = s2.fit_selector(rows)
+    print(f"[select] sentence selector fitted on {len(rows)} questions' retrieved sentences")
     if report:
         recall = s2.selector_recall(s2.selector_rows(dev, work / "dev", first, embedder), selector, READ_SENTENCES)
         meta["figures"]["select_recall"] = {n: {"blend": a, "selector": b} for n, (a, b) in recall.items()}
         for name, (a, b) in recall.items():
             print(f"[select] {name}: a sentence holding the answer among the {READ_SENTENCES} read {a:.3f} -> {b:.3f}")
+    # The re-ranker's training questions are read with out-of-fold selectors (`stage2.SELECT_FOLDS`).
+    folds = [
+        _with_selector(first, s2.fit_selector([r for r in rows if r.fold != k] or rows), work / f"select-model-{k}")
+        for k in range(s2.SELECT_FOLDS)
+    ]
+    reads = s2.read_samples_by_fold(train_samples, work / "stage2", folds, embedder)
     first = _with_selector(first, selector, work / "select-model")
-    reads = s2.read_samples(train_samples, work / "stage2", first, embedder)
     reranker = s2.fit_reranker(reads)
     print(f"[stage2] re-ranker fitted on {len(reads)} questions read end to end from {len(train_samples)} samples")
     figures: dict[str, Any] = {}
