@@ -244,3 +244,23 @@ def test_paired_reads_are_predicted_by_their_questions_fold() -> None:
     np.testing.assert_allclose(preds[400], preds[3])
     np.testing.assert_allclose(preds[401], preds[390])
     assert len(preds[402]) == 0  # its question is not among the reads: no fold, no prediction
+
+
+def test_out_of_fold_reading_reads_each_question_once_in_its_contexts_fold(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    from qa.training.stage2 import SELECT_FOLDS, read_samples_by_fold, selector_fold
+
+    sample = _sample()
+    folds = [selector_fold(q) for q in sample.questions]
+    # A paragraph's questions share its sentences, so they share a fold: one never trains the
+    # selector that reads another.
+    by_context: dict[str, set[int]] = {}
+    for q, k in zip(sample.questions, folds, strict=True):
+        by_context.setdefault(q.context, set()).add(k)
+    assert all(len(ks) == 1 for ks in by_context.values())
+    assert set(folds) <= set(range(SELECT_FOLDS))
+    reads = read_samples_by_fold({"news": sample}, tmp_path / "work", [default_model_dir()] * SELECT_FOLDS, embedder)
+    assert sorted(r.qid for r in reads) == sorted(q.id for q in sample.questions)
+    # Reads come fold by fold, each fold's questions read with its own model.
+    assert [selector_fold(next(q for q in sample.questions if q.id == r.qid)) for r in reads] == sorted(folds)
