@@ -37,6 +37,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from eval.bench.common import cpu_summary
 from qa.config import MAX_QUESTION_CHARS
 from qa.errors import DocQAError
 from qa.training.pool import DEV_SAMPLES, HELDOUT_SAMPLES, Record, dev_samples, read_records, split
@@ -254,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         print(f"{b.name}: evaluated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         rows.append(table_row(b.name, metrics))
-    table = markdown_table(rows)
+    table = markdown_table(rows) + f"\nMeasured {time.strftime('%Y-%m-%d %H:%M')} on {cpu_summary()}.\n"
     out_root.mkdir(parents=True, exist_ok=True)
     (out_root / "table.md").write_text(table, "utf-8")
     print(table, end="")

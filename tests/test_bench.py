@@ -146,3 +146,14 @@ def test_warm_page_cache_reads_every_file_of_the_generation(tmp_path: Path) -> N
     got = warm_page_cache(tmp_path, chunk=1024)  # several blocks for a.npy, a short last one
     assert got["bytes"] == 5123
     assert got["seconds"] >= 0
+
+
+def test_cpu_summary_names_the_model_and_the_vector_extensions() -> None:
+    from eval.bench.common import cpu_summary
+
+    amd = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    assert cpu_summary(amd) == "AMD EPYC (avx2)"
+    intel = "model name\t: Intel(R) Xeon(R)\nflags\t: avx2 avx512f avx512_vnni amx_tile amx_bf16\n"
+    assert cpu_summary(intel) == "Intel(R) Xeon(R) (avx2, avx512f, avx512_vnni, amx_tile)"
+    assert "none of avx2" in cpu_summary("model name\t: Old CPU\nflags\t: sse2\n")
+    assert cpu_summary().strip()  # this machine's, whatever it is

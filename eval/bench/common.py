@@ -78,6 +78,25 @@ def qa_command() -> list[str]:
     return [str(qa)] if qa.exists() else [sys.executable, "-m", "qa.cli"]
 
 
+# The vector extensions that int8 and fp32 inference take different kernels on.
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile")
+
+
+def cpu_summary(cpuinfo: str | None = None) -> str:
+    """The CPU model and its `ISA_FLAGS`. The same model answers and runs differently on another CPU
+    (`eval/training/selector-experiment.md`), so every table says what it was measured on."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return platform.processor() or "unknown CPU"
+    lines = cpuinfo.splitlines()
+    name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
+    flags = set(next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), []))
+    have = [f for f in ISA_FLAGS if f in flags]
+    return f"{name or platform.processor() or 'unknown CPU'} ({', '.join(have) or 'none of ' + '/'.join(ISA_FLAGS)})"
+
+
 def machine() -> dict[str, Any]:
     import faiss
     import torch
@@ -85,6 +104,7 @@ def machine() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "cpu": cpu_summary(),
         "torch": torch.__version__,
         "torch_threads_bulk": os.cpu_count(),
         "faiss": faiss.__version__,

@@ -182,7 +182,8 @@ def render(r: dict[str, Any]) -> str:  # noqa: C901 - one flat section per bench
     L: list[str] = []
     m = r["machine"]
     L.append(
-        f"docqa benchmark, {m['started']} on {m['cpus']} CPUs (load average {m['load_average_start']} at start, "
+        f"docqa benchmark, {m['started']} on {m['cpus']} CPUs of {m.get('cpu', 'an unrecorded CPU')} "
+        f"(load average {m['load_average_start']} at start, "
         f"{m.get('load_average_end')} at end), commit {m['commit']}, mode {r['mode']}, took {r.get('took_min')} min."
     )
     L.append("")
